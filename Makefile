@@ -1,0 +1,56 @@
+# Karvdash on JupyterHub. `make run` and `make test` set up everything they need.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STATE := .karvdash
+PORT ?= 8000
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: setup run test lint format docs cluster cluster-down cluster-status build-cluster clean
+
+setup: $(VENV)/.installed node_modules/.installed build-cluster
+
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) is needed (Python 3.11 or newer)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+node_modules/.installed: package.json
+	@command -v npm >/dev/null || { echo "error: npm is needed for configurable-http-proxy"; exit 1; }
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+build-cluster: $(VENV)/.installed
+	$(PY) -m karvdash_hub.localcluster build >/dev/null
+
+cluster: setup
+	$(PY) -m karvdash_hub.localcluster --state-dir $(STATE)/cluster up
+
+cluster-down:
+	$(PY) -m karvdash_hub.localcluster --state-dir $(STATE)/cluster down
+
+cluster-status:
+	$(PY) -m karvdash_hub.localcluster --state-dir $(STATE)/cluster status
+
+run: setup cluster
+	KARVDASH_PORT=$(PORT) KARVDASH_STATE_DIR=$(STATE) $(VENV)/bin/jupyterhub -f jupyterhub_config.py
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+docs: $(VENV)/.installed
+	$(VENV)/bin/mkdocs build --strict --site-dir $(STATE)/site
+
+test: setup lint docs
+	$(VENV)/bin/pytest -ra $(PYTEST_ARGS)
+
+clean: cluster-down
+	rm -rf $(STATE) $(VENV) node_modules

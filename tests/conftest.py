@@ -1,0 +1,86 @@
+"""Shared fixtures: a real Kubernetes control plane, started once per test run.
+
+On CI (``CI=true``) a part that is missing fails the run with its name; elsewhere the
+tests that need it are skipped with the same message.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from karvdash_hub import localcluster
+
+ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def missing_part(what: str) -> None:
+    """Fail on CI, skip elsewhere: ``what`` names the part and how to get it."""
+    if ON_CI:
+        pytest.fail(f"missing part on CI: {what}", pytrace=False)
+    pytest.skip(f"missing part: {what}")
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory) -> localcluster.LocalCluster | Path:
+    """A running control plane: the one named by KARVDASH_TEST_KUBECONFIG, or a new one
+    in a temporary folder, stopped at the end of the run."""
+    given = os.environ.get("KARVDASH_TEST_KUBECONFIG")
+    if given:
+        yield Path(given)
+        return
+    try:
+        binaries = localcluster.build()
+    except localcluster.ClusterError as err:
+        missing_part(f"the local Kubernetes control plane could not be built: {err}")
+    state = tmp_path_factory.mktemp("cluster")
+    lc = localcluster.LocalCluster(state, binaries=binaries)
+    try:
+        lc.start()
+    except localcluster.ClusterError as err:
+        missing_part(f"the local Kubernetes control plane did not start: {err}")
+    yield lc
+    lc.stop()
+
+
+@pytest.fixture(scope="session")
+def kubeconfig(cluster) -> Path:
+    return cluster if isinstance(cluster, Path) else cluster.kubeconfig
+
+
+@pytest.fixture(scope="session")
+def kube(kubeconfig):
+    """A synchronous kubernetes client (the official one) for the tests' own checks."""
+    from kubernetes import config
+
+    api = config.new_client_from_config(config_file=str(kubeconfig))
+    yield api
+    api.close()
+
+
+@pytest.fixture
+def namespace_factory(kube):
+    """Creates namespaces with unique names and deletes them after the test."""
+    from kubernetes import client
+
+    core = client.CoreV1Api(kube)
+    made: list[str] = []
+
+    def make(prefix: str = "t", labels: dict[str, str] | None = None) -> str:
+        name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+        core.create_namespace(
+            client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=labels or {}))
+        )
+        made.append(name)
+        return name
+
+    yield make
+    for name in made:
+        try:
+            core.delete_namespace(name)
+        except client.ApiException as err:
+            if err.status != 404:
+                raise

@@ -1,0 +1,7 @@
+"""Karvdash's hub side: name rules, storage layout, provisioning of user namespaces,
+the spawners, accounts and the local control plane launcher."""
+
+from pathlib import Path
+
+#: Jinja templates that extend JupyterHub's pages (add to JupyterHub.template_paths)
+TEMPLATES = str(Path(__file__).parent / "templates")

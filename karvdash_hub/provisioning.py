@@ -149,8 +149,28 @@ class Provisioner(SingletonConfigurable):
         " purge it when an admin deletes a user with their files.",
     )
     storage_capacity = Unicode(
-        "100Gi", config=True, help="Nominal capacity written on the file domains' volumes."
+        "1Gi",
+        config=True,
+        help="Nominal capacity written on the file domains' volumes and claims (hostPath"
+        " and NFS do not enforce it). Kept small because the claims count against the"
+        " namespace's requests.storage quota.",
     )
+    kubeconfig = Unicode(
+        "",
+        config=True,
+        help="Path of the kubeconfig to reach the cluster with. Empty: the in-cluster"
+        " service account (the hub's pod), else the default kubeconfig. Applies to the"
+        " whole process (KubeSpawner uses it too).",
+    )
+
+    def use_kubeconfig(self) -> None:
+        """Make every kubernetes_asyncio loader of this process (ours and KubeSpawner's)
+        read ``kubeconfig``."""
+        if self.kubeconfig:
+            from kubernetes_asyncio.config import kube_config
+
+            kube_config.KUBE_CONFIG_DEFAULT_LOCATION = self.kubeconfig
+
     terminating_timeout = Float(
         120,
         config=True,
@@ -168,6 +188,7 @@ class Provisioner(SingletonConfigurable):
         if self._client is None or self._client_loop is not loop:
             from kubespawner.clients import load_config, shared_client
 
+            self.use_kubeconfig()
             load_config()
             api = shared_client("CoreV1Api").api_client
             self._client = await DynamicClient(api)

@@ -93,7 +93,7 @@ def persistent_volume(
     username: str,
     *,
     prefix: str = "karvdash",
-    capacity: str = "100Gi",
+    capacity: str = "1Gi",
 ) -> dict:
     namespace = names.namespace_for(username, prefix)
     return {
@@ -122,7 +122,7 @@ def persistent_volume(
 
 
 def persistent_volume_claim(
-    domain: Domain, username: str, *, prefix: str = "karvdash", capacity: str = "100Gi"
+    domain: Domain, username: str, *, prefix: str = "karvdash", capacity: str = "1Gi"
 ) -> dict:
     return {
         "apiVersion": "v1",

@@ -1,0 +1,124 @@
+"""Karvdash's JupyterHub configuration.
+
+The environment is mapped to traits here, and only here.
+
+Embedded default (``make run``): everything on this machine, with the local control
+plane (``make cluster``) as the cluster, native accounts, and each user's JupyterLab as
+a local process in the user's private folder.
+
+In a cluster, set ``KARVDASH_MODE=kubernetes``: notebooks are pods started by
+KarvdashSpawner in each user's namespace, and the file domains are the volumes named by
+``KARVDASH_PRIVATE_VOLUME`` and ``KARVDASH_SHARED_VOLUME`` (JSON volume sources).
+
+| variable | meaning | default |
+| --- | --- | --- |
+| KARVDASH_MODE | ``local`` (one machine) or ``kubernetes`` | local |
+| KARVDASH_KUBECONFIG | kubeconfig of the cluster | the local one / in-cluster |
+| KARVDASH_STATE_DIR | database, secrets, files of the embedded default | ./.karvdash |
+| KARVDASH_PORT | port of the hub's public URL (embedded default) | 8000 |
+| KARVDASH_ADMIN_PASSWORD | password of ``admin`` at the first start | generated |
+| KARVDASH_AUTH | ``native`` or ``generic-oauth`` (see docs) | native |
+| KARVDASH_DOMAIN | the domain under which services are reachable | localtest.me |
+| KARVDASH_REGISTRY_URL | the private registry | (none) |
+| KARVDASH_PRIVATE_VOLUME / _SHARED_VOLUME | JSON volume sources (kubernetes mode) | hostPath |
+| KARVDASH_PRIVATE_ROOT | where the hub sees the private root (kubernetes mode) | (none) |
+| KARVDASH_INGRESS_NAMESPACES | comma-separated namespaces allowed into user namespaces | hub's |
+"""
+
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import karvdash_hub
+
+c = get_config()
+
+here = Path(__file__).resolve().parent
+mode = os.environ.get("KARVDASH_MODE", "local")
+state = Path(os.environ.get("KARVDASH_STATE_DIR", here / ".karvdash")).resolve()
+state.mkdir(parents=True, exist_ok=True)
+
+# -- the hub -------------------------------------------------------------------------
+c.JupyterHub.template_paths = [karvdash_hub.TEMPLATES]
+c.JupyterHub.db_url = os.environ.get("KARVDASH_DB_URL", f"sqlite:///{state / 'jupyterhub.sqlite'}")
+c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
+c.Spawner.default_url = "/lab"
+c.Spawner.start_timeout = 120
+c.Spawner.http_timeout = 60
+
+# -- accounts ------------------------------------------------------------------------
+auth = os.environ.get("KARVDASH_AUTH", "native")
+c.Authenticator.admin_users = {"admin"}
+if auth == "native":
+    c.JupyterHub.authenticator_class = "karvdash-native"
+    # the native authenticator itself refuses users an admin has not approved
+    c.Authenticator.allow_all = True
+    c.NativeAuthenticator.open_signup = False
+    c.NativeAuthenticator.minimum_password_length = 8
+    c.NativeAuthenticator.check_common_password = True
+    c.NativeAuthenticator.allowed_failed_logins = 5
+    c.NativeAuthenticator.seconds_before_next_try = 60
+    c.KarvdashNativeAuthenticator.admin_password = os.environ.get("KARVDASH_ADMIN_PASSWORD", "")
+    c.KarvdashNativeAuthenticator.admin_password_file = str(state / "admin-password")
+elif auth == "generic-oauth":
+    # an upstream identity provider; see docs/technical-overview.md
+    c.JupyterHub.authenticator_class = "karvdash-generic-oauth"
+    c.GenericOAuthenticator.client_id = os.environ["KARVDASH_OAUTH_CLIENT_ID"]
+    c.GenericOAuthenticator.client_secret = os.environ["KARVDASH_OAUTH_CLIENT_SECRET"]
+    c.GenericOAuthenticator.oauth_callback_url = os.environ["KARVDASH_OAUTH_CALLBACK_URL"]
+    c.GenericOAuthenticator.authorize_url = os.environ["KARVDASH_OAUTH_AUTHORIZE_URL"]
+    c.GenericOAuthenticator.token_url = os.environ["KARVDASH_OAUTH_TOKEN_URL"]
+    c.GenericOAuthenticator.userdata_url = os.environ["KARVDASH_OAUTH_USERDATA_URL"]
+    c.GenericOAuthenticator.username_claim = os.environ.get(
+        "KARVDASH_OAUTH_USERNAME_CLAIM", "preferred_username"
+    )
+    c.GenericOAuthenticator.scope = ["openid", "profile", "email"]
+    c.GenericOAuthenticator.allow_all = True
+else:
+    raise ValueError(f"KARVDASH_AUTH must be 'native' or 'generic-oauth', not {auth!r}")
+
+# -- user namespaces and storage -----------------------------------------------------
+c.Provisioner.namespace_prefix = os.environ.get("KARVDASH_NAMESPACE_PREFIX", "karvdash")
+if os.environ.get("KARVDASH_INGRESS_NAMESPACES"):
+    c.Provisioner.ingress_namespaces = os.environ["KARVDASH_INGRESS_NAMESPACES"].split(",")
+if os.environ.get("KARVDASH_REGISTRY_URL"):
+    c.KarvdashSpawnerMixin.registry_url = os.environ["KARVDASH_REGISTRY_URL"]
+
+if mode == "local":
+    port = int(os.environ.get("KARVDASH_PORT", "8000"))
+    c.JupyterHub.bind_url = f"http://127.0.0.1:{port}"
+    c.JupyterHub.hub_ip = "127.0.0.1"
+    # random free ports for the hub's API and the proxy's API, so that several
+    # embedded hubs (tests) can run side by side
+    c.JupyterHub.hub_port = int(os.environ.get("KARVDASH_HUB_PORT", "0")) or port + 1
+    c.ConfigurableHTTPProxy.api_url = (
+        f"http://127.0.0.1:{int(os.environ.get('KARVDASH_PROXY_API_PORT', '0')) or port + 2}"
+    )
+    c.ConfigurableHTTPProxy.auth_token = secrets.token_hex(32)
+    c.Provisioner.kubeconfig = os.environ.get("KARVDASH_KUBECONFIG") or str(
+        state / "cluster" / "kubeconfig"
+    )
+    files = state / "files"
+    c.Provisioner.private_root = str(files / "private")
+    c.Provisioner.private_volume = {"hostPath": {"path": str(files / "private")}}
+    c.Provisioner.shared_volume = {"hostPath": {"path": str(files / "shared")}}
+    c.LocalKarvdashSpawner.sessions_root = str(state / "sessions")
+    c.JupyterHub.spawner_class = "karvdash-local"
+    # the same Python as the hub, whatever the PATH
+    c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
+    if os.geteuid() == 0:
+        # containers and CI machines often run everything as root
+        c.Spawner.args = ["--allow-root"]
+elif mode == "kubernetes":
+    c.Provisioner.kubeconfig = os.environ.get("KARVDASH_KUBECONFIG", "")
+    hub_namespace = os.environ.get("POD_NAMESPACE", "jupyterhub")
+    if not os.environ.get("KARVDASH_INGRESS_NAMESPACES"):
+        c.Provisioner.ingress_namespaces = [hub_namespace]
+    c.Provisioner.private_volume = json.loads(os.environ["KARVDASH_PRIVATE_VOLUME"])
+    c.Provisioner.shared_volume = json.loads(os.environ["KARVDASH_SHARED_VOLUME"])
+    c.Provisioner.private_root = os.environ.get("KARVDASH_PRIVATE_ROOT", "")
+    c.JupyterHub.spawner_class = "karvdash"
+else:
+    raise ValueError(f"KARVDASH_MODE must be 'local' or 'kubernetes', not {mode!r}")

@@ -1,0 +1,191 @@
+"""Accounts: who may log in, the first admin, and what happens to a user's namespace
+when the user logs in or is deleted.
+
+- :class:`KarvdashNativeAuthenticator`: the embedded default's "traditional" accounts
+  (jupyterhub-nativeauthenticator: sign-up, admin approval, password change, admin
+  password reset), plus the first admin account.
+- :class:`KarvdashGenericOAuthenticator`: log in through an upstream identity provider
+  (oauthenticator's GenericOAuthenticator).
+
+Both provision the user's namespace at every login (idempotent), so that it exists
+before any server is started, and remove it when an admin deletes the user. Who is an
+admin is decided by JupyterHub's roles alone (``admin_users`` gives the admin role).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from pathlib import Path
+
+from jupyterhub.handlers import BaseHandler
+from jupyterhub.scopes import needs_scope
+from nativeauthenticator import NativeAuthenticator
+from nativeauthenticator.handlers import LoginHandler as NativeLoginHandler
+from oauthenticator.generic import GenericOAuthenticator
+from tornado import web
+from traitlets import Bool, Unicode
+from traitlets.config import LoggingConfigurable
+
+from .provisioning import Provisioner, ProvisioningError
+
+
+class KarvdashAccountsMixin(LoggingConfigurable):
+    """Provisioning on login, deprovisioning on deletion, for any Authenticator."""
+
+    purge_files_on_delete = Bool(
+        False,
+        config=True,
+        help="Delete a user's private files when the user is deleted through JupyterHub's"
+        " admin page or API. Default: keep them (an admin can purge them later from"
+        " /hub/karvdash/delete-user/<name>).",
+    )
+
+    @property
+    def provisioner(self) -> Provisioner:
+        return Provisioner.instance(config=self.config)
+
+    async def run_post_auth_hook(self, handler, authentication):
+        authentication = await super().run_post_auth_hook(handler, authentication)
+        if authentication:
+            try:
+                await self.provisioner.ensure(authentication["name"])
+            except ProvisioningError as err:
+                self.log.error("Provisioning %s failed: %s", authentication["name"], err)
+                raise web.HTTPError(
+                    503, f"Your workspace could not be prepared: {err}. Try again shortly."
+                ) from err
+        return authentication
+
+    async def delete_user(self, user):
+        result = super().delete_user(user)
+        if asyncio.iscoroutine(result):
+            await result
+        await self.provisioner.delete(user.name, purge_files=self.purge_files_on_delete)
+
+    def get_handlers(self, app):
+        return [*super().get_handlers(app), (r"/karvdash/delete-user/([^/]+)", DeleteUserHandler)]
+
+
+class DeleteUserHandler(BaseHandler):
+    """Admin page: delete a user, with or without their private files."""
+
+    @needs_scope("admin:users")
+    async def get(self, name):
+        user = self.find_user(name)
+        folder = self.authenticator.provisioner.private_folder(name)
+        html = await self.render_template(
+            "karvdash-delete-user.html",
+            target=name,
+            exists=user is not None,
+            has_files=bool(folder and folder.exists()),
+            namespace=self.authenticator.provisioner.namespace(name),
+        )
+        self.finish(html)
+
+    @needs_scope("delete:users")
+    async def post(self, name):
+        purge = self.get_body_argument("purge_files", "") == "on"
+        user = self.find_user(name)
+        if user is not None:
+            if user.name == self.current_user.name:
+                raise web.HTTPError(400, "You cannot delete your own account.")
+            if user.running:
+                await self.stop_single_user(user)
+            # the authenticator's delete_user removes the namespace
+            await self.authenticator.delete_user(user)
+            await user.delete_spawners()
+            self.users.delete(user)
+        if purge:
+            await self.authenticator.provisioner.delete(name, purge_files=True)
+        self.redirect(self.hub.base_url + "admin")
+
+
+class _NoTimer:
+    def start(self):
+        return self
+
+    def stop(self, send=True):
+        return None
+
+
+class _NoStatsd:
+    def timer(self, name):
+        return _NoTimer()
+
+
+class LoginHandler(NativeLoginHandler):
+    """nativeauthenticator's login page, working on JupyterHub 6.
+
+    nativeauthenticator 1.3 times logins with ``self.statsd``, which JupyterHub 6 no
+    longer has, and renders error pages through its login form; this keeps its
+    behaviour (the "not authorized yet" message) and gives errors JupyterHub's page.
+    """
+
+    statsd = _NoStatsd()
+
+    def render_template(self, name, sync=False, **ns):
+        if name == "error.html":
+            return BaseHandler.render_template(self, name, sync=sync, **ns)
+        return super().render_template(name, sync=sync, **ns)
+
+
+class KarvdashNativeAuthenticator(KarvdashAccountsMixin, NativeAuthenticator):
+    """Native accounts, with the first admin created at the first start."""
+
+    def get_handlers(self, app):
+        return [
+            (path, LoginHandler if path == r"/login" else handler)
+            for path, handler in super().get_handlers(app)
+        ]
+
+    admin_password = Unicode(
+        "",
+        config=True,
+        help="Password of the first admin account ('admin', or the first of admin_users)"
+        " when it is created at the first start. Empty: a random one is generated, written"
+        " to admin_password_file and logged once.",
+    )
+    admin_password_file = Unicode(
+        "",
+        config=True,
+        help="Where a generated first admin password is kept (mode 0600).",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._ensure_first_admin()
+
+    def _ensure_first_admin(self):
+        admins = sorted(self.admin_users)
+        name = "admin" if "admin" in admins else (admins[0] if admins else None)
+        if name is None or self.user_exists(name):
+            return
+        password = self.admin_password
+        generated = not password
+        if generated:
+            password = secrets.token_urlsafe(12)
+        if self.create_user(name, password) is None:
+            raise ValueError(
+                f"cannot create the admin account {name!r}: is the password at least"
+                f" {self.minimum_password_length} characters and not a common one?"
+            )
+        if generated:
+            if self.admin_password_file:
+                path = Path(self.admin_password_file)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(password + "\n")
+                path.chmod(0o600)
+            self.log.warning(
+                "Created the admin account %r with the generated password %s (kept in %s)."
+                " Change it at /hub/change-password.",
+                name,
+                password,
+                self.admin_password_file or "nowhere: note it now",
+            )
+        else:
+            self.log.info("Created the admin account %r with the configured password", name)
+
+
+class KarvdashGenericOAuthenticator(KarvdashAccountsMixin, GenericOAuthenticator):
+    """Log in through an upstream OAuth 2.0 / OpenID Connect identity provider."""

@@ -44,7 +44,6 @@ state.mkdir(parents=True, exist_ok=True)
 c.JupyterHub.template_paths = [karvdash_hub.TEMPLATES]
 c.JupyterHub.db_url = os.environ.get("KARVDASH_DB_URL", f"sqlite:///{state / 'jupyterhub.sqlite'}")
 c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
-c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 60
 
@@ -120,5 +119,6 @@ elif mode == "kubernetes":
     c.Provisioner.shared_volume = json.loads(os.environ["KARVDASH_SHARED_VOLUME"])
     c.Provisioner.private_root = os.environ.get("KARVDASH_PRIVATE_ROOT", "")
     c.JupyterHub.spawner_class = "karvdash"
+    c.Spawner.default_url = "/lab"
 else:
     raise ValueError(f"KARVDASH_MODE must be 'local' or 'kubernetes', not {mode!r}")

@@ -5,3 +5,6 @@ from pathlib import Path
 
 #: Jinja templates that extend JupyterHub's pages (add to JupyterHub.template_paths)
 TEMPLATES = str(Path(__file__).parent / "templates")
+
+#: Kubernetes manifests an installation applies (the hub's cluster-wide permissions)
+REPO_MANIFESTS = Path(__file__).parent / "manifests"

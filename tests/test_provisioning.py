@@ -240,3 +240,75 @@ async def test_a_bad_storage_configuration_creates_nothing(kubeconfig, kube, use
     with pytest.raises(client.ApiException) as missing:
         client.CoreV1Api(kube).read_namespace(f"karvdash-{user}")
     assert missing.value.status == 404
+
+
+async def test_the_documented_hub_permissions_are_enough_to_provision_and_delete(
+    kube, kubeconfig, namespace_factory, files, tmp_path
+):
+    """The hub's ServiceAccount, bound to karvdash_hub/manifests/hub-rbac.yaml and
+    nothing else, logs in with its own token and provisions and deletes a user."""
+    import json
+
+    import yaml
+    from kubernetes import utils
+
+    from karvdash_hub import REPO_MANIFESTS
+
+    hub_ns = namespace_factory("hub")
+    core = client.CoreV1Api(kube)
+    core.create_namespaced_service_account(
+        hub_ns, client.V1ServiceAccount(metadata=client.V1ObjectMeta(name="hub"))
+    )
+    docs = list(yaml.safe_load_all((REPO_MANIFESTS / "hub-rbac.yaml").read_text()))
+    suffix = hub_ns.split("-")[-1]
+    for doc in docs:
+        doc["metadata"]["name"] = f"karvdash-hub-{suffix}"
+        if doc["kind"] == "ClusterRoleBinding":
+            doc["roleRef"]["name"] = f"karvdash-hub-{suffix}"
+            doc["subjects"][0]["namespace"] = hub_ns
+    utils.create_from_yaml(kube, yaml_objects=docs)
+    token = core.create_namespaced_service_account_token(
+        "hub", hub_ns, client.AuthenticationV1TokenRequest(spec={"audiences": []})
+    ).status.token
+    admin_conf = yaml.safe_load(kubeconfig.read_text())
+    admin_conf["users"] = [{"name": "hub", "user": {"token": token}}]
+    admin_conf["contexts"][0]["context"]["user"] = "hub"
+    hub_kubeconfig = tmp_path / "hub-kubeconfig"
+    hub_kubeconfig.write_text(json.dumps(admin_conf))
+
+    prov = provisioning.Provisioner(
+        kubeconfig=str(hub_kubeconfig),
+        private_root=str(files / "private"),
+        private_volume={"hostPath": {"path": str(files / "private")}},
+        shared_volume={"hostPath": {"path": str(files / "shared")}},
+    )
+    user = f"rbac{uuid.uuid4().hex[:6]}"
+    try:
+        # the hub's own identity is used, not the admin's: it cannot read secrets
+        # in kube-system, for example
+        hub_api = client.ApiClient(_token_config(kube, token))
+        with pytest.raises(client.ApiException) as denied:
+            client.CoreV1Api(hub_api).list_namespaced_secret("kube-system")
+        assert denied.value.status == 403
+        ns = await prov.ensure(user)
+        assert {o.metadata.name for o in namespaced_objects(kube, ns)["rolebindings"]} == {
+            "karvdash-user-admin"
+        }
+    finally:
+        await prov.delete(user)
+        for doc in docs:
+            if doc["kind"] == "ClusterRole":
+                client.RbacAuthorizationV1Api(kube).delete_cluster_role(doc["metadata"]["name"])
+            else:
+                client.RbacAuthorizationV1Api(kube).delete_cluster_role_binding(
+                    doc["metadata"]["name"]
+                )
+    assert core.read_namespace(ns).metadata.deletion_timestamp is not None
+
+
+def _token_config(kube, token):
+    conf = client.Configuration()
+    conf.host = kube.configuration.host
+    conf.ssl_ca_cert = kube.configuration.ssl_ca_cert
+    conf.api_key = {"authorization": f"Bearer {token}"}
+    return conf

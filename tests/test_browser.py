@@ -1,0 +1,118 @@
+"""The same journey in a real browser (Chromium through Playwright): sign-up page,
+admin approval page, the hub's home page and JupyterLab with /private and /shared.
+
+Set KARVDASH_SCREENSHOTS to a folder to keep the screenshots (``make screenshots``
+writes the documentation's)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import missing_part
+from hub import HubProcess, find_proxy
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    path = chromium_path()
+    if path is None:
+        missing_part("Chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory, kubeconfig):
+    if find_proxy() is None:
+        missing_part("configurable-http-proxy (npm install)")
+    h = HubProcess(tmp_path_factory.mktemp("hub"), kubeconfig)
+    yield h
+    h.stop()
+
+
+@pytest.fixture
+def shots(tmp_path):
+    folder = Path(os.environ.get("KARVDASH_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_sign_up_approval_and_jupyterlab_in_a_browser(browser, hub, shots):
+    page = browser.new_page(viewport={"width": 1200, "height": 760})
+    page.goto(hub.url + "/hub/signup")
+    page.fill("input[name=username]", "erin")
+    page.fill("input[name=signup_password]", "erin-secret-7")
+    page.fill("input[name=signup_password_confirmation]", "erin-secret-7")
+    page.screenshot(path=str(shots / "signup.png"))
+    page.click("input[type=submit], button[type=submit]")
+    assert "sent to the admin" in page.content()
+
+    page.goto(hub.url + "/hub/login")
+    page.fill("input[name=username]", "erin")
+    page.fill("input[name=password]", "erin-secret-7")
+    page.click("input[type=submit], button[type=submit]")
+    assert "has not been authorized" in page.content()
+    page.screenshot(path=str(shots / "login-not-approved.png"))
+
+    admin = browser.new_page(viewport={"width": 1200, "height": 760})
+    admin.goto(hub.url + "/hub/login")
+    admin.fill("input[name=username]", "admin")
+    admin.fill("input[name=password]", hub.admin_password)
+    admin.click("input[type=submit], button[type=submit]")
+    admin.goto(hub.url + "/hub/authorize")
+    assert "erin" in admin.content()
+    admin.screenshot(path=str(shots / "authorize.png"))
+    admin.goto(hub.url + "/hub/authorize/erin")
+
+    page.goto(hub.url + "/hub/login")
+    page.fill("input[name=username]", "erin")
+    page.fill("input[name=password]", "erin-secret-7")
+    page.click("input[type=submit], button[type=submit]")
+    # the default: log in, the server starts, JupyterLab opens in /private
+    page.wait_for_url("**/user/erin/lab**", timeout=90_000)
+    page.wait_for_selector(".jp-DirListing-content", timeout=60_000)
+    listing = page.inner_text(".jp-DirListing-content")
+    page.screenshot(path=str(shots / "jupyterlab.png"))
+    page.goto(hub.url + "/user/erin/lab/tree")
+    page.wait_for_selector(".jp-DirListing-item >> text=shared", timeout=60_000)
+    root = page.inner_text(".jp-DirListing-content")
+    assert "private" in root and "shared" in root, root
+    assert listing is not None
+
+    admin.goto(hub.url + "/hub/admin")
+    admin.wait_for_load_state("networkidle")
+    admin.screenshot(path=str(shots / "admin.png"))
+    assert "erin" in admin.inner_text("body"), admin.inner_text("body")[:500]
+
+    page.goto(hub.url + "/hub/home")
+    assert "Stop My Server" in page.content()
+    page.screenshot(path=str(shots / "home.png"))
+    page.close()
+    admin.close()

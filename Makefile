@@ -7,7 +7,7 @@ STATE := .karvdash
 PORT ?= 8000
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup run test lint format docs cluster cluster-down cluster-status build-cluster clean
+.PHONY: setup run test lint format docs cluster cluster-down cluster-status build-cluster clean screenshots benchmark
 
 setup: $(VENV)/.installed node_modules/.installed build-cluster
 
@@ -54,3 +54,9 @@ test: setup lint docs
 
 clean: cluster-down
 	rm -rf $(STATE) $(VENV) node_modules
+
+screenshots: setup
+	KARVDASH_SCREENSHOTS=$(CURDIR)/docs/images $(VENV)/bin/pytest -q tests/test_browser.py
+
+benchmark: setup
+	$(PY) benchmarks/provision.py

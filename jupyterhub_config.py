@@ -122,3 +122,45 @@ elif mode == "kubernetes":
     c.Spawner.default_url = "/lab"
 else:
     raise ValueError(f"KARVDASH_MODE must be 'local' or 'kubernetes', not {mode!r}")
+
+# -- the dashboard service -----------------------------------------------------------
+# started by the hub, with this file as its configuration and the same environment
+dashboard_port = int(os.environ.get("KARVDASH_DASHBOARD_PORT", "0")) or (
+    int(os.environ.get("KARVDASH_PORT", "8000")) + 3 if mode == "local" else 10101
+)
+c.JupyterHub.services = [
+    {
+        "name": "karvdash",
+        "display_name": "Karvdash",
+        "url": f"http://{'127.0.0.1' if mode == 'local' else '0.0.0.0'}:{dashboard_port}",
+        "command": [
+            sys.executable,
+            "-m",
+            "karvdash_hub.dashboard",
+            "--config",
+            str(Path(__file__).resolve()),
+        ],
+        "environment": {
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if k.startswith(("KARVDASH_", "KUBERNETES_", "POD_"))
+            },
+            "KARVDASH_STATE_DIR": str(state),
+        },
+        "oauth_no_confirm": True,
+    }
+]
+c.ServiceManager.domain = os.environ.get("KARVDASH_DOMAIN", "localtest.me")
+if os.environ.get("KARVDASH_REGISTRY_URL"):
+    c.ServiceManager.registry_url = os.environ["KARVDASH_REGISTRY_URL"]
+c.JupyterHub.load_roles = [
+    # every user may use the dashboard service (it decides what is theirs)
+    {"name": "user", "scopes": ["self", "access:services!service=karvdash"]},
+    # the service asks the hub who users are (to check admins)
+    {
+        "name": "karvdash-dashboard",
+        "services": ["karvdash"],
+        "scopes": ["read:users", "list:users"],
+    },
+]

@@ -3,6 +3,8 @@ the spawners, accounts and the local control plane launcher."""
 
 from pathlib import Path
 
+__version__ = "0.1.0"
+
 #: Jinja templates that extend JupyterHub's pages (add to JupyterHub.template_paths)
 TEMPLATES = str(Path(__file__).parent / "templates")
 

@@ -1,0 +1,310 @@
+"""The dashboard service process: HubOAuth-authenticated tornado application.
+
+Started by the hub (``c.JupyterHub.services``) with the hub's configuration file, so that
+the provisioner and the service manager are configured exactly as the hub's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from urllib.parse import urlparse
+
+import aiohttp
+from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
+from jupyterhub.utils import url_path_join
+from kubernetes_asyncio.client.exceptions import ApiException
+from tornado import web
+from tornado.escape import url_escape
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from tornado.httpserver import HTTPServer
+from tornado.ioloop import IOLoop
+from traitlets import Float, Unicode
+from traitlets.config import Application
+
+from .. import __version__
+from ..errors import ApiError
+from ..provisioning import Provisioner, ProvisioningError
+from ..services import ServiceManager
+from . import openapi
+
+JSON = "application/json; charset=UTF-8"
+
+
+class BaseHandler(HubOAuthenticated, web.RequestHandler):
+    @property
+    def manager(self) -> ServiceManager:
+        return self.settings["manager"]
+
+    def write_error(self, status_code, **kwargs):
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, web.HTTPError) and status_code in (401, 403):
+            err = ApiError(
+                status_code,
+                "not-authenticated" if status_code == 401 else "forbidden",
+                exc.log_message or "log in to JupyterHub, or send a token",
+            )
+        else:
+            err = ApiError(
+                status_code, "server-error", "something went wrong; see the service's log"
+            )
+        self.set_header("Content-Type", JSON)
+        self.finish(json.dumps(err.to_dict()))
+
+    def send_error_json(self, err: ApiError):
+        self.set_status(err.status)
+        self.set_header("Content-Type", JSON)
+        self.finish(json.dumps(err.to_dict()))
+
+    async def run(self, operation):
+        try:
+            return await operation
+        except ApiError:
+            raise
+        except ProvisioningError as err:
+            raise ApiError(503, "cluster-unavailable", str(err)) from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as err:
+            raise ApiError(
+                503,
+                "cluster-unreachable",
+                f"the Kubernetes API cannot be reached ({err}); try again",
+            ) from None
+        except ApiException as err:
+            if err.status in (401, 403):
+                raise ApiError(
+                    503,
+                    "cluster-forbidden",
+                    "the dashboard service is not allowed to do this in the cluster",
+                ) from None
+            raise
+
+    async def target_user(self, requested: str | None = None) -> str:
+        """The user whose things a request acts on: oneself, or anyone for an admin."""
+        me = self.current_user
+        requested = requested or self.get_query_argument("user", None)
+        if not requested or requested == me["name"]:
+            return me["name"]
+        users = self.settings["hub_users"]
+        if not await users.is_admin(me):
+            raise ApiError(
+                403, "not-yours", "only admins can act on another user's services and templates"
+            )
+        if await users.get(requested) is None:
+            raise ApiError(404, "no-such-user", f"there is no user '{requested}'")
+        return requested
+
+    def json_body(self) -> dict:
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise ApiError(400, "bad-json", "the request body must be JSON") from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "bad-json", "the request body must be a JSON object")
+        return body
+
+    def reply(self, data, status=200):
+        self.set_status(status)
+        self.set_header("Content-Type", JSON)
+        self.finish(json.dumps(data))
+
+
+def api(method):
+    """Authenticated (401 otherwise), errors as JSON."""
+
+    @web.authenticated
+    async def wrapper(self, *args, **kwargs):
+        try:
+            await method(self, *args, **kwargs)
+        except ApiError as err:
+            self.send_error_json(err)
+
+    return wrapper
+
+
+class WhoAmIHandler(BaseHandler):
+    @api
+    async def get(self):
+        me = self.current_user
+        self.reply(
+            {
+                "name": me["name"],
+                "admin": await self.settings["hub_users"].is_admin(me),
+                "namespace": self.manager.provisioner.namespace(me["name"]),
+            }
+        )
+
+
+class ServicesHandler(BaseHandler):
+    @api
+    async def get(self):
+        user = await self.target_user()
+        self.reply(await self.run(self.manager.list(user)))
+
+    @api
+    async def post(self):
+        body = self.json_body()
+        user = await self.target_user(body.get("user"))
+        template_id = body.get("template")
+        if not isinstance(template_id, str) or not template_id:
+            raise ApiError(
+                400, "missing-template", 'say which template to launch: {"template": ID}'
+            )
+        variables = body.get("variables", {})
+        launched = await self.run(self.manager.launch(user, template_id, variables))
+        self.reply(launched, status=201)
+
+
+class ServiceHandler(BaseHandler):
+    @api
+    async def delete(self, name):
+        user = await self.target_user()
+        self.reply(await self.run(self.manager.stop(user, name)))
+
+
+class TemplatesHandler(BaseHandler):
+    @api
+    async def get(self):
+        user = await self.target_user()
+        self.reply(await self.run(self.manager.templates.list(user)))
+
+    @api
+    async def post(self):
+        ctype = self.request.headers.get("Content-Type", "").split(";")[0].strip()
+        template_id = self.get_query_argument("id", None)
+        requested = None
+        if ctype == "application/json":
+            body = self.json_body()
+            text, template_id, requested = (
+                body.get("data"),
+                body.get("id", template_id),
+                body.get("user"),
+            )
+        else:
+            try:
+                text = self.request.body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ApiError(400, "bad-encoding", "a template is UTF-8 text") from None
+        if not isinstance(text, str) or not text.strip():
+            raise ApiError(400, "missing-template", "send the template's YAML as the body")
+        user = await self.target_user(requested)
+        added = await self.run(self.manager.templates.add(user, text, template_id))
+        self.reply(added, status=201)
+
+
+class TemplateHandler(BaseHandler):
+    @api
+    async def get(self, template_id):
+        user = await self.target_user()
+        template = await self.run(self.manager.templates.get(user, template_id))
+        self.set_header("Content-Type", "application/yaml; charset=UTF-8")
+        self.set_header("Content-Disposition", f'inline; filename="{template_id}.template.yaml"')
+        self.finish(template.source)
+
+    @api
+    async def delete(self, template_id):
+        user = await self.target_user()
+        await self.run(self.manager.templates.remove(user, template_id))
+        self.set_status(204)
+        self.finish()
+
+
+class OpenAPIHandler(web.RequestHandler):
+    def get(self):
+        self.set_header("Content-Type", JSON)
+        self.finish(json.dumps(openapi.document(__version__)))
+
+
+class IndexHandler(BaseHandler):
+    @web.authenticated
+    def get(self):
+        self.redirect(url_path_join(self.settings["prefix"], "api/openapi.json"))
+
+
+class HubUsers:
+    """What the hub says of a user, asked with the service's token and cached briefly.
+
+    JupyterHub's roles decide who is an admin: the hub's user model says ``admin``."""
+
+    def __init__(self, hub_auth: HubOAuth, ttl: float):
+        self.hub_auth = hub_auth
+        self.ttl = ttl
+        self._cache: dict[str, tuple[float, dict | None]] = {}
+
+    async def get(self, name: str) -> dict | None:
+        hit = self._cache.get(name)
+        if hit and time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        request = HTTPRequest(
+            url_path_join(self.hub_auth.api_url, "users", url_escape(name, plus=False)),
+            headers={"Authorization": f"token {self.hub_auth.api_token}"},
+            request_timeout=10,
+        )
+        try:
+            response = await AsyncHTTPClient().fetch(request)
+            model = json.loads(response.body)
+        except HTTPClientError as err:
+            if err.code != 404:
+                raise ApiError(503, "hub-unreachable", f"the hub did not answer ({err})") from None
+            model = None
+        self._cache[name] = (time.monotonic(), model)
+        return model
+
+    async def is_admin(self, model: dict) -> bool:
+        if "admin" in model:
+            return bool(model["admin"])
+        found = await self.get(model["name"])
+        return bool(found and found.get("admin"))
+
+
+class DashboardApp(Application):
+    name = "karvdash-dashboard"
+    description = "Karvdash's dashboard service (started by JupyterHub)."
+    classes = [Provisioner, ServiceManager]
+
+    config_file = Unicode(
+        "", config=True, help="JupyterHub configuration file to read the settings from."
+    )
+    admin_cache_seconds = Float(10, config=True, help="How long an admin check is cached.")
+    aliases = {"config": "DashboardApp.config_file", "log-level": "Application.log_level"}
+
+    def initialize(self, argv=None):
+        super().initialize(argv)
+        if self.config_file:
+            self.load_config_file(self.config_file)
+
+    def make_app(self) -> web.Application:
+        prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/karvdash/")
+        hub_auth = HubOAuth(api_token=os.environ["JUPYTERHUB_API_TOKEN"], cache_max_age=60)
+        manager = ServiceManager(config=self.config, log=self.log)
+        api_prefix = url_path_join(prefix, "api")
+        return web.Application(
+            [
+                (prefix, IndexHandler),
+                (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
+                (url_path_join(api_prefix, "openapi.json"), OpenAPIHandler),
+                (url_path_join(api_prefix, "user"), WhoAmIHandler),
+                (url_path_join(api_prefix, "services"), ServicesHandler),
+                (url_path_join(api_prefix, r"services/([^/]+)"), ServiceHandler),
+                (url_path_join(api_prefix, "templates"), TemplatesHandler),
+                (url_path_join(api_prefix, r"templates/([^/]+)"), TemplateHandler),
+            ],
+            hub_auth=hub_auth,
+            manager=manager,
+            prefix=prefix,
+            hub_users=HubUsers(hub_auth, self.admin_cache_seconds),
+            cookie_secret=os.urandom(32),
+        )
+
+    def start(self):
+        url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
+        server = HTTPServer(self.make_app(), xheaders=True)
+        server.listen(url.port, url.hostname)
+        self.log.info("Karvdash dashboard service at %s", url.geturl())
+        IOLoop.current().start()
+
+
+def main():
+    app = DashboardApp()
+    app.initialize()
+    app.start()

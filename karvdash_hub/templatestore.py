@@ -1,0 +1,163 @@
+"""Where templates come from: the built-in catalogue (files shipped with the package)
+and each user's custom templates (``templates.karvdash.io`` objects in the user's
+namespace).
+
+- Built-in templates have the id of their file (``postgres.template.yaml`` →
+  ``postgres``); they are visible to everyone and cannot be removed.
+- A custom template's id is its object's name, derived from its title unless given;
+  it lives in its owner's namespace only, so a user never sees another's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import re
+from pathlib import Path
+
+import yaml
+from kubernetes_asyncio.client.exceptions import ApiException
+from kubernetes_asyncio.dynamic.exceptions import ResourceNotFoundError
+
+from . import template as tmodel
+from .errors import ApiError
+
+CATALOGUE = Path(__file__).parent / "catalogue"
+CRD_FILE = Path(__file__).parent / "manifests" / "templates-crd.yaml"
+GROUP, VERSION = "karvdash.io", "v1"
+_ID = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+@functools.cache
+def builtin_templates() -> dict[str, tmodel.Template]:
+    out = {}
+    for path in sorted(CATALOGUE.glob("*.template.yaml")):
+        tid = path.name[: -len(".template.yaml")]
+        out[tid] = tmodel.parse(path.read_text(), tid)
+    return out
+
+
+def template_id_for(title: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:63].strip("-")
+    if not slug or not slug[0].isalpha():
+        slug = f"t-{slug}".strip("-")
+    return slug
+
+
+class TemplateStore:
+    def __init__(self, provisioner):
+        self.provisioner = provisioner
+        self._crd_ready = False
+
+    async def _resource(self):
+        dyn = await self.provisioner.client()
+        if not self._crd_ready:
+            await self.ensure_crd()
+        return dyn, await dyn.resources.get(api_version=f"{GROUP}/{VERSION}", kind="Template")
+
+    async def ensure_crd(self) -> None:
+        dyn = await self.provisioner.client()
+        crds = await dyn.resources.get(
+            api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition"
+        )
+        body = yaml.safe_load(CRD_FILE.read_text())
+        try:
+            await dyn.get(crds, name=body["metadata"]["name"])
+        except ApiException as err:
+            if err.status != 404:
+                raise
+            await dyn.server_side_apply(crds, body=body, field_manager="karvdash")
+            # wait until the API server serves the new kind
+            for _ in range(100):
+                await dyn.resources.invalidate_cache()
+                try:
+                    await dyn.resources.get(api_version=f"{GROUP}/{VERSION}", kind="Template")
+                    break
+                except ResourceNotFoundError:
+                    await asyncio.sleep(0.1)
+        self._crd_ready = True
+
+    async def list(self, username: str) -> list[dict]:
+        out = [dict(t.summary(), builtin=True) for t in builtin_templates().values()]
+        dyn, res = await self._resource()
+        ns = self.provisioner.namespace(username)
+        items = (await dyn.get(res, namespace=ns)).to_dict().get("items", [])
+        for item in sorted(items, key=lambda i: i["metadata"]["name"]):
+            try:
+                t = tmodel.parse(item["spec"]["data"], item["metadata"]["name"])
+            except tmodel.TemplateError:
+                continue  # edited by hand into something invalid: not offered
+            out.append(dict(t.summary(), builtin=False))
+        return out
+
+    async def get(self, username: str, template_id: str) -> tmodel.Template:
+        builtin = builtin_templates().get(template_id)
+        if builtin is not None:
+            return builtin
+        if not _ID.match(template_id or ""):
+            raise ApiError(404, "template-not-found", f"there is no template '{template_id}'")
+        dyn, res = await self._resource()
+        try:
+            item = await dyn.get(
+                res, name=template_id, namespace=self.provisioner.namespace(username)
+            )
+        except ApiException as err:
+            if err.status == 404:
+                raise ApiError(
+                    404, "template-not-found", f"there is no template '{template_id}'"
+                ) from None
+            raise
+        try:
+            return tmodel.parse(item.spec.data, template_id)
+        except tmodel.TemplateError as err:
+            raise ApiError(422, "invalid-template", f"template '{template_id}': {err}") from None
+
+    async def add(self, username: str, text: str, template_id: str | None = None) -> dict:
+        try:
+            t = tmodel.parse(text, template_id or "new")
+        except tmodel.TemplateError as err:
+            raise ApiError(422, "invalid-template", str(err), where=err.where) from None
+        tid = template_id or template_id_for(t.name)
+        if not _ID.match(tid):
+            raise ApiError(
+                400, "bad-template-id", "a template id is lowercase letters, digits and hyphens"
+            )
+        if tid in builtin_templates():
+            raise ApiError(
+                409, "template-exists", f"'{tid}' is a built-in template; give yours another name"
+            )
+        t.id = tid
+        dyn, res = await self._resource()
+        body = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "Template",
+            "metadata": {
+                "name": tid,
+                "labels": {"app.kubernetes.io/managed-by": "karvdash"},
+            },
+            "spec": {"name": t.name, "description": t.description, "data": text},
+        }
+        try:
+            await dyn.create(res, body=body, namespace=self.provisioner.namespace(username))
+        except ApiException as err:
+            if err.status == 409:
+                raise ApiError(
+                    409, "template-exists", f"you already have a template '{tid}'"
+                ) from None
+            raise
+        return dict(t.summary(), builtin=False)
+
+    async def remove(self, username: str, template_id: str) -> None:
+        if template_id in builtin_templates():
+            raise ApiError(403, "builtin-template", "built-in templates cannot be removed")
+        if not _ID.match(template_id or ""):
+            raise ApiError(404, "template-not-found", f"there is no template '{template_id}'")
+        dyn, res = await self._resource()
+        try:
+            await dyn.delete(res, name=template_id, namespace=self.provisioner.namespace(username))
+        except ApiException as err:
+            if err.status == 404:
+                raise ApiError(
+                    404, "template-not-found", f"there is no template '{template_id}'"
+                ) from None
+            raise

@@ -328,6 +328,7 @@ class LocalCluster:
             self._start_apiserver()
             self._wait_ready(timeout)
             self._start_controllers()
+            self._start_storage()
             self._add_node()
             self._wait_node_ready(timeout - (time.monotonic() - started))
         except BaseException:
@@ -374,7 +375,7 @@ class LocalCluster:
 
     def _spawn(self, name: str, args: list[str]) -> None:
         assert self.binaries is not None
-        binary = self.binaries / args[0]
+        binary = args[0] if args[0].startswith("/") else self.binaries / args[0]
         log = open(self.state_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115
         proc = subprocess.Popen(
             [str(binary), *args[1:]],
@@ -497,6 +498,18 @@ class LocalCluster:
             ],
         )
 
+    def _start_storage(self) -> None:
+        self._spawn(
+            "localstorage",
+            [
+                sys.executable,
+                "-m",
+                "karvdash_hub.localstorage",
+                f"--kubeconfig={self.kubeconfig}",
+                f"--root={self.state_dir / 'volumes'}",
+            ],
+        )
+
     def _write_kubeconfig(self) -> None:
         pki = self.state_dir / "pki"
         config = {
@@ -607,7 +620,10 @@ class LocalCluster:
                     status, _sa = self.request(
                         "GET", "/api/v1/namespaces/default/serviceaccounts/default"
                     )
-                    if status == 200:
+                    sc, _ = self.request(
+                        "GET", "/apis/storage.k8s.io/v1/storageclasses/karvdash-local"
+                    )
+                    if status == 200 and sc == 200:
                         return
             time.sleep(0.25)
         raise ClusterError(f"the simulated node was not Ready within {timeout:.0f}s")
@@ -631,7 +647,14 @@ def running_pids(state_dir: Path) -> dict[str, int]:
 
 def stop_pids(pids: dict[str, int], timeout: float = 20) -> None:
     """SIGTERM each process group (controllers first, etcd last), then SIGKILL."""
-    order = ["kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"]
+    order = [
+        "localstorage",
+        "kwok",
+        "kube-scheduler",
+        "kube-controller-manager",
+        "kube-apiserver",
+        "etcd",
+    ]
     names = sorted(pids, key=lambda n: order.index(n) if n in order else -1)
     for name in names:
         with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -29,11 +29,11 @@ import time
 from pathlib import Path
 
 from kubernetes_asyncio.client.exceptions import ApiException
-from kubernetes_asyncio.dynamic import DynamicClient
 from traitlets import Dict, Float, List, Unicode, default, validate
 from traitlets.config import SingletonConfigurable
 
 from . import names, storage
+from .kube import DynamicClient
 
 FIELD_MANAGER = "karvdash"
 

@@ -19,6 +19,7 @@ import asyncio
 import json
 import secrets
 import string
+from collections import defaultdict
 from datetime import UTC, datetime
 
 from kubernetes_asyncio.client.exceptions import ApiException
@@ -91,6 +92,9 @@ class ServiceManager(LoggingConfigurable):
         super().__init__(**kwargs)
         self.provisioner = Provisioner.instance(config=self.config)
         self.templates = TemplateStore(self.provisioner)
+        # one launch at a time per user in this process: names are chosen without
+        # racing (a lost race costs a create that the quota counts until it resyncs)
+        self._launch_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     # -- helpers
 
@@ -161,6 +165,10 @@ class ServiceManager(LoggingConfigurable):
     # -- operations
 
     async def launch(self, username: str, template_id: str, values: dict) -> dict:
+        async with self._launch_locks[names.user_slug(username)]:
+            return await self._launch(username, template_id, values)
+
+    async def _launch(self, username: str, template_id: str, values: dict) -> dict:
         if not isinstance(values, dict):
             raise ApiError(400, "bad-variables", "variables must be a mapping of names to values")
         template = await self.templates.get(username, template_id)
@@ -322,12 +330,10 @@ class ServiceManager(LoggingConfigurable):
         ):
             involved = (ev.get("involvedObject") or {}).get("name", "")
             for entry in by_service.values():
-                if (
-                    involved in entry["_pods"]
-                    or involved == entry["name"]
-                    or involved.startswith(entry["name"] + "-")
-                ):
-                    entry["status"]["warning"] = ev.get("message")
+                st = entry["status"]
+                healthy = st["total"] > 0 and st["ready"] == st["total"]
+                if not healthy and (involved in entry["_pods"] or involved == entry["name"]):
+                    st["warning"] = ev.get("message")
         out = []
         for entry in sorted(by_service.values(), key=lambda e: e["created"]):
             entry.pop("_pods")

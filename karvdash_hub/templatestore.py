@@ -81,7 +81,12 @@ class TemplateStore:
         out = [dict(t.summary(), builtin=True) for t in builtin_templates().values()]
         dyn, res = await self._resource()
         ns = self.provisioner.namespace(username)
-        items = (await dyn.get(res, namespace=ns)).to_dict().get("items", [])
+        try:
+            items = (await dyn.get(res, namespace=ns)).to_dict().get("items", [])
+        except ApiException as err:
+            if err.status != 404:  # no namespace yet: no custom templates
+                raise
+            items = []
         for item in sorted(items, key=lambda i: i["metadata"]["name"]):
             try:
                 t = tmodel.parse(item["spec"]["data"], item["metadata"]["name"])
@@ -127,6 +132,7 @@ class TemplateStore:
                 409, "template-exists", f"'{tid}' is a built-in template; give yours another name"
             )
         t.id = tid
+        await self.provisioner.ensure(username)
         dyn, res = await self._resource()
         body = {
             "apiVersion": f"{GROUP}/{VERSION}",

@@ -35,7 +35,7 @@ USER_PARAM = {
 
 def document(version: str) -> dict:
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "Karvdash dashboard service",
             "version": version,
@@ -104,7 +104,7 @@ def document(version: str) -> dict:
                         "ready": {"type": "integer"},
                         "total": {"type": "integer"},
                         "phase": {"type": "string"},
-                        "warning": {"type": "string", "nullable": True},
+                        "warning": {"type": ["string", "null"]},
                     },
                 },
                 "Service": {
@@ -113,9 +113,9 @@ def document(version: str) -> dict:
                     "properties": {
                         "name": {"type": "string"},
                         "template": {"type": "string"},
-                        "template_name": {"type": "string", "nullable": True},
+                        "template_name": {"type": ["string", "null"]},
                         "created": {"type": "string", "format": "date-time"},
-                        "url": {"type": "string", "nullable": True},
+                        "url": {"type": ["string", "null"]},
                         "status": {"$ref": "#/components/schemas/ServiceStatus"},
                     },
                 },
@@ -147,7 +147,7 @@ def document(version: str) -> dict:
                         },
                         "template": {"type": "string"},
                         "namespace": {"type": "string"},
-                        "url": {"type": "string", "nullable": True},
+                        "url": {"type": ["string", "null"]},
                         "objects": {"type": "array", "items": {"type": "string"}},
                     },
                 },

@@ -1,0 +1,120 @@
+"""A storage provisioner for the local control plane: the default StorageClass
+``karvdash-local`` gets a folder on this machine for every claim.
+
+The local cluster has no cloud disks and no CSI driver, so a claim of a template (a
+database's data) would stay Pending and its pod unscheduled. This controller does what
+minikube's hostpath provisioner does: for each Pending claim of its class it creates a
+PersistentVolume with a hostPath under ``<root>/<namespace>-<claim>-<uid>``, bound to the
+claim, and deletes the volume (and folder) when the claim is gone. It runs beside the
+control plane, started by :class:`karvdash_hub.localcluster.LocalCluster`.
+
+    python -m karvdash_hub.localstorage --kubeconfig PATH --root DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from kubernetes import client, config, watch
+
+CLASS_NAME = "karvdash-local"
+PROVISIONER = "karvdash.io/local-path"
+
+
+def storage_class() -> dict:
+    return {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {
+            "name": CLASS_NAME,
+            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+        },
+        "provisioner": PROVISIONER,
+        "reclaimPolicy": "Delete",
+        "volumeBindingMode": "Immediate",
+    }
+
+
+def volume_for(pvc, root: Path) -> dict:
+    folder = root / f"{pvc.metadata.namespace}-{pvc.metadata.name}-{pvc.metadata.uid[:8]}"
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {
+            "name": f"pvc-{pvc.metadata.uid}",
+            "annotations": {"pv.kubernetes.io/provisioned-by": PROVISIONER},
+            "labels": {"karvdash.io/local-storage": "true"},
+        },
+        "spec": {
+            "capacity": {"storage": pvc.spec.resources.requests.get("storage", "1Gi")},
+            "accessModes": pvc.spec.access_modes or ["ReadWriteOnce"],
+            "persistentVolumeReclaimPolicy": "Delete",
+            "storageClassName": CLASS_NAME,
+            "hostPath": {"path": str(folder), "type": "DirectoryOrCreate"},
+            "claimRef": {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "namespace": pvc.metadata.namespace,
+                "name": pvc.metadata.name,
+                "uid": pvc.metadata.uid,
+            },
+        },
+    }
+
+
+def reconcile(api: client.ApiClient, root: Path) -> None:
+    core = client.CoreV1Api(api)
+    for pvc in core.list_persistent_volume_claim_for_all_namespaces().items:
+        if pvc.spec.storage_class_name == CLASS_NAME and pvc.status.phase == "Pending":
+            body = volume_for(pvc, root)
+            Path(body["spec"]["hostPath"]["path"]).mkdir(parents=True, exist_ok=True)
+            try:
+                core.create_persistent_volume(body)
+            except client.ApiException as err:
+                if err.status != 409:
+                    raise
+    for pv in core.list_persistent_volume(label_selector="karvdash.io/local-storage=true").items:
+        if pv.status.phase in ("Released", "Failed"):
+            core.delete_persistent_volume(pv.metadata.name)
+            shutil.rmtree(pv.spec.host_path.path, ignore_errors=True)
+
+
+def run(kubeconfig: str, root: Path) -> None:
+    api = config.new_client_from_config(config_file=kubeconfig)
+    storage = client.StorageV1Api(api)
+    try:
+        storage.create_storage_class(storage_class())
+    except client.ApiException as err:
+        if err.status != 409:
+            raise
+    core = client.CoreV1Api(api)
+    while True:
+        try:
+            reconcile(api, root)
+            # wake up on any claim or volume change, at least every 10 s
+            w = watch.Watch()
+            for _ in w.stream(
+                core.list_persistent_volume_claim_for_all_namespaces, timeout_seconds=10
+            ):
+                reconcile(api, root)
+        except (client.ApiException, OSError) as err:
+            print(f"localstorage: {err}", file=sys.stderr, flush=True)
+            time.sleep(1)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kubeconfig", required=True)
+    parser.add_argument("--root", required=True, type=Path)
+    args = parser.parse_args(argv)
+    args.root.mkdir(parents=True, exist_ok=True)
+    run(args.kubeconfig, args.root)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

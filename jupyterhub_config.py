@@ -154,6 +154,13 @@ c.JupyterHub.services = [
 c.ServiceManager.domain = os.environ.get("KARVDASH_DOMAIN", "localtest.me")
 if os.environ.get("KARVDASH_REGISTRY_URL"):
     c.ServiceManager.registry_url = os.environ["KARVDASH_REGISTRY_URL"]
+# the user's server token may call the dashboard service as its owner (karvdashctl,
+# the JupyterLab extension and the widgets use it)
+c.Spawner.server_token_scopes = [
+    "users:activity!user",
+    "access:servers!server",
+    "access:services!service=karvdash",
+]
 c.JupyterHub.load_roles = [
     # every user may use the dashboard service (it decides what is theirs)
     {"name": "user", "scopes": ["self", "access:services!service=karvdash"]},

@@ -131,7 +131,6 @@ dashboard_port = int(os.environ.get("KARVDASH_DASHBOARD_PORT", "0")) or (
 c.JupyterHub.services = [
     {
         "name": "karvdash",
-        "display_name": "Karvdash",
         "url": f"http://{'127.0.0.1' if mode == 'local' else '0.0.0.0'}:{dashboard_port}",
         "command": [
             sys.executable,
@@ -152,6 +151,12 @@ c.JupyterHub.services = [
     }
 ]
 c.ServiceManager.domain = os.environ.get("KARVDASH_DOMAIN", "localtest.me")
+# how code in a user's server reaches the API (KARVDASH_API_URL): through the proxy
+c.KarvdashSpawnerMixin.dashboard_api_url = os.environ.get("KARVDASH_API_URL") or (
+    f"http://127.0.0.1:{os.environ.get('KARVDASH_PORT', '8000')}/services/karvdash/api/"
+    if mode == "local"
+    else "http://proxy-public/services/karvdash/api/"
+)
 if os.environ.get("KARVDASH_REGISTRY_URL"):
     c.ServiceManager.registry_url = os.environ["KARVDASH_REGISTRY_URL"]
 # the user's server token may call the dashboard service as its owner (karvdashctl,

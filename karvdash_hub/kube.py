@@ -5,10 +5,12 @@ kubernetes_asyncio's ``DynamicClient`` (36.x) asks for responses without preload
 them, and then its REST layer does not check the status: a 409 or a 422 comes back as
 if it were the object. :class:`DynamicClient` here reads the status of every response
 and raises the ``kubernetes_asyncio.dynamic.exceptions`` error for it (a subclass of
-``ApiException`` with ``status``, ``reason`` and ``body``), as the synchronous client does.
+``ApiException`` with ``status``, ``reason`` and ``body``), as the synchronous client does. A 429 (retry later) is retried, honouring Retry-After.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from kubernetes_asyncio.client.exceptions import ApiException
 from kubernetes_asyncio.dynamic import DynamicClient as _DynamicClient
@@ -17,10 +19,20 @@ from kubernetes_asyncio.dynamic.resource import ResourceInstance
 
 
 class DynamicClient(_DynamicClient):
+    #: how many times a 429 (the API server asks to retry later) is retried
+    retries = 20
+
     async def request(self, method: str, path: str, body=None, **params):
         serialize = params.pop("serialize", True)
         serializer = params.pop("serializer", ResourceInstance)
-        resp = await super().request(method, path, body=body, serialize=False, **params)
+        for _ in range(self.retries):
+            resp = await super().request(method, path, body=body, serialize=False, **params)
+            if resp.status != 429:
+                break
+            # e.g. "storage is (re)initializing" just after a CRD is created
+            delay = min(float(resp.headers.get("Retry-After", "1") or 1), 1.0)
+            resp.release()
+            await asyncio.sleep(delay)
         if resp.status >= 400:
             error = ApiException(status=resp.status, reason=resp.reason)
             error.body = await resp.text()

@@ -35,6 +35,7 @@ class HubProcess:
             KARVDASH_PORT=str(self.port),
             KARVDASH_HUB_PORT=str(free_port()),
             KARVDASH_PROXY_API_PORT=str(free_port()),
+            KARVDASH_DASHBOARD_PORT=str(free_port()),
             KARVDASH_KUBECONFIG=str(kubeconfig),
             PATH=f"{Path(find_proxy()).parent}:{Path(sys.executable).parent}:{env['PATH']}",
         )

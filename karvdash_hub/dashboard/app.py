@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from urllib.parse import urlparse
 
@@ -110,11 +111,17 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
 
 
 def api(method):
-    """Authenticated (401 otherwise), errors as JSON."""
+    """Authenticated (a JSON 401 otherwise, never a redirect), errors as JSON."""
 
-    @web.authenticated
     async def wrapper(self, *args, **kwargs):
         try:
+            if self.current_user is None:
+                raise ApiError(
+                    401,
+                    "not-authenticated",
+                    "log in to JupyterHub, or send a token: 'Authorization: token <token>'"
+                    " (create one at /hub/token)",
+                )
             await method(self, *args, **kwargs)
         except ApiError as err:
             self.send_error_json(err)
@@ -301,7 +308,12 @@ class DashboardApp(Application):
         server = HTTPServer(self.make_app(), xheaders=True)
         server.listen(url.port, url.hostname)
         self.log.info("Karvdash dashboard service at %s", url.geturl())
-        IOLoop.current().start()
+        loop = IOLoop.current()
+        signal.signal(signal.SIGTERM, lambda *_: loop.add_callback_from_signal(loop.stop))
+        try:
+            loop.start()
+        except KeyboardInterrupt:
+            pass
 
 
 def main():

@@ -204,7 +204,7 @@ def document(version: str) -> dict:
                                 }
                             },
                         },
-                        **_error_responses(401, 403, 503),
+                        **_error_responses(401, 403, 404, 503),
                     },
                 },
                 "post": {
@@ -274,7 +274,7 @@ def document(version: str) -> dict:
                                 }
                             },
                         },
-                        **_error_responses(401, 403, 503),
+                        **_error_responses(401, 403, 404, 503),
                     },
                 },
                 "post": {
@@ -306,7 +306,7 @@ def document(version: str) -> dict:
                                 }
                             },
                         },
-                        **_error_responses(400, 401, 403, 409, 422, 503),
+                        **_error_responses(400, 401, 403, 404, 409, 422, 503),
                     },
                 },
             },

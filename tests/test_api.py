@@ -1,0 +1,311 @@
+"""The dashboard service's REST API end to end: real hub, proxy and service processes,
+real tokens of two users and an admin, the local control plane; every response is
+checked against the OpenAPI document the service serves."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+import requests
+from conftest import missing_part
+from hub import Browser, HubProcess, find_proxy
+from openapi_spec_validator import validate as validate_spec
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+CUSTOM = """
+kind: Template
+name: Notes Board
+description: A tiny web page
+variables:
+- {name: NAME, default: notes}
+- {name: TITLE, default: My notes, help: Page title}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: $NAME}
+spec: {selector: {app: $NAME}, ports: [{port: 80}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: $NAME}
+spec:
+  selector: {matchLabels: {app: $NAME}}
+  template:
+    metadata: {labels: {app: $NAME}}
+    spec:
+      containers:
+      - {name: web, image: nginx:1.27, env: [{name: TITLE, value: $TITLE}]}
+"""
+
+
+class Api:
+    """A token holder talking to the dashboard API, checking every answer against the
+    OpenAPI document."""
+
+    def __init__(self, hub, token, spec):
+        self.base = hub.url + "/services/karvdash/api/"
+        self.token = token
+        self.spec = spec
+
+    def call(self, method, path, operation_path=None, **kw):
+        headers = kw.pop("headers", {})
+        if self.token:
+            headers["Authorization"] = f"token {self.token}"
+        r = requests.request(method, self.base + path, headers=headers, timeout=60, **kw)
+        self.check(r, method.lower(), operation_path or "/" + path.split("?")[0])
+        return r
+
+    def check(self, r, method, path):
+        op = self.spec["paths"][path][method]
+        assert str(r.status_code) in op["responses"], (method, path, r.status_code, r.text)
+        content = op["responses"][str(r.status_code)].get("content")
+        if not content:
+            assert not r.content
+            return
+        if "application/json" in content:
+            schema = {
+                **content["application/json"]["schema"],
+                "components": self.spec["components"],
+            }
+            jsonschema.validate(r.json(), schema)
+        else:
+            assert r.headers["Content-Type"].startswith("application/yaml")
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory, kubeconfig):
+    if find_proxy() is None:
+        missing_part("configurable-http-proxy (npm install)")
+    h = HubProcess(tmp_path_factory.mktemp("hub"), kubeconfig)
+    yield h
+    h.stop()
+
+
+@pytest.fixture(scope="module")
+def spec(hub):
+    r = requests.get(hub.url + "/services/karvdash/api/openapi.json", timeout=30)
+    assert r.status_code == 200
+    doc = r.json()
+    validate_spec(doc)
+    return doc
+
+
+def user_token(hub, name, password, approve=True):
+    b, admin = Browser(hub), Browser(hub)
+    if name != "admin":
+        b.signup(name, password)
+        assert admin.login("admin", hub.admin_password)
+        admin.get(f"/hub/authorize/{name}")
+    assert b.login(name, password)
+    r = b.api("POST", f"/users/{name}/tokens", json={"note": "tests"})
+    assert r.status_code == 201, r.text
+    return r.json()["token"]
+
+
+@pytest.fixture(scope="module")
+def tokens(hub):
+    return {
+        "alice": user_token(hub, "alice", "alice-secret-9"),
+        "bob": user_token(hub, "bob", "bob-secret-99"),
+        "admin": user_token(hub, "admin", hub.admin_password),
+    }
+
+
+@pytest.fixture(scope="module")
+def api(hub, spec, tokens):
+    return {who: Api(hub, token, spec) for who, token in tokens.items()}
+
+
+def test_the_openapi_document_is_valid_and_names_every_operation(spec):
+    ops = {op["operationId"] for path in spec["paths"].values() for op in path.values()}
+    assert ops == {
+        "whoami",
+        "list_services",
+        "create_service",
+        "delete_service",
+        "list_templates",
+        "add_template",
+        "get_template",
+        "remove_template",
+    }
+
+
+def test_without_a_token_the_api_answers_401_in_json(hub, spec):
+    anonymous = Api(hub, None, spec)
+    r = anonymous.call("GET", "services")
+    assert r.status_code == 401 and r.json()["reason"] == "not-authenticated"
+
+
+def test_whoami(api):
+    assert api["alice"].call("GET", "user").json() == {
+        "name": "alice",
+        "admin": False,
+        "namespace": "karvdash-alice",
+    }
+    assert api["admin"].call("GET", "user").json()["admin"] is True
+
+
+def test_a_user_launches_lists_and_stops_a_service(api):
+    alice = api["alice"]
+    templates = alice.call("GET", "templates").json()
+    assert len([t for t in templates if t["builtin"]]) >= 12
+    r = alice.call(
+        "POST", "services", json={"template": "hello-kubernetes", "variables": {"MESSAGE": "hi"}}
+    )
+    assert r.status_code == 201
+    launched = r.json()
+    assert launched["name"] == "hello-kubernetes" and launched["namespace"] == "karvdash-alice"
+    assert launched["url"] == "https://hello-kubernetes-alice.localtest.me/"
+    listed = alice.call("GET", "services").json()
+    assert [s["name"] for s in listed] == ["hello-kubernetes"]
+    stopped = alice.call("DELETE", "services/hello-kubernetes", "/services/{name}").json()
+    assert "Deployment/hello-kubernetes" in stopped["deleted"]
+    assert alice.call("GET", "services").json() == []
+
+
+def test_users_cannot_see_or_touch_each_others_services_and_templates(api):
+    alice, bob, admin = api["alice"], api["bob"], api["admin"]
+    alice.call("POST", "services", json={"template": "redis", "variables": {"NAME": "cache"}})
+    alice.call("POST", "templates", json={"data": CUSTOM})
+    try:
+        assert bob.call("GET", "services").json() == []
+        assert bob.call("GET", "services?user=alice").status_code == 403
+        assert bob.call("DELETE", "services/cache", "/services/{name}").status_code == 404
+        assert (
+            bob.call("DELETE", "services/cache?user=alice", "/services/{name}").status_code == 403
+        )
+        assert (
+            bob.call("POST", "services", json={"template": "redis", "user": "alice"}).status_code
+            == 403
+        )
+        assert "notes-board" not in {t["id"] for t in bob.call("GET", "templates").json()}
+        assert bob.call("GET", "templates/notes-board", "/templates/{id}").status_code == 404
+        assert bob.call("DELETE", "templates/notes-board", "/templates/{id}").status_code == 404
+        assert bob.call("POST", "services", json={"template": "notes-board"}).status_code == 404
+        # alice's things are still there
+        assert [s["name"] for s in alice.call("GET", "services").json()] == ["cache"]
+        assert alice.call("GET", "templates/notes-board", "/templates/{id}").text == CUSTOM
+        # the admin sees and acts on them by naming the user
+        assert [s["name"] for s in admin.call("GET", "services?user=alice").json()] == ["cache"]
+        assert (
+            admin.call("GET", "templates/notes-board?user=alice", "/templates/{id}").status_code
+            == 200
+        )
+        r = admin.call("POST", "services", json={"template": "notes-board", "user": "alice"})
+        assert r.status_code == 201 and r.json()["namespace"] == "karvdash-alice"
+        assert admin.call("GET", "services?user=nobody-here").status_code == 404
+        assert (
+            admin.call("DELETE", "services/cache?user=alice", "/services/{name}").status_code == 200
+        )
+        assert (
+            admin.call("DELETE", "services/notes?user=alice", "/services/{name}").status_code == 200
+        )
+        assert alice.call("GET", "services").json() == []
+    finally:
+        alice.call("DELETE", "templates/notes-board", "/templates/{id}")
+
+
+@pytest.mark.parametrize(
+    "body, status, reason",
+    [
+        ({"template": "no-such-thing"}, 404, "template-not-found"),
+        ({}, 400, "missing-template"),
+        (
+            {"template": "hello-kubernetes", "variables": {"NAME": "Not A Name"}},
+            400,
+            "bad-variables",
+        ),
+        (
+            {"template": "hello-kubernetes", "variables": {"NAMESPACE": "kube-system"}},
+            400,
+            "bad-variables",
+        ),
+        ({"template": "hello-kubernetes", "variables": ["x"]}, 400, "bad-variables"),
+    ],
+)
+def test_bad_launches_get_a_clear_error_and_create_nothing(api, body, status, reason):
+    r = api["bob"].call("POST", "services", json=body)
+    assert (r.status_code, r.json()["reason"]) == (status, reason)
+    assert r.json()["message"]
+    assert api["bob"].call("GET", "services").json() == []
+
+
+def test_bad_templates_get_a_422_that_says_where(api):
+    bob = api["bob"]
+    r = bob.call(
+        "POST",
+        "templates",
+        data=CUSTOM.replace("$TITLE", "$NOPE"),
+        headers={"Content-Type": "application/yaml"},
+    )
+    assert r.status_code == 422 and r.json()["reason"] == "invalid-template"
+    assert "NOPE" in r.json()["message"] and r.json()["where"].startswith("document")
+    r = bob.call(
+        "POST", "templates", data=b"not json", headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 400 and r.json()["reason"] == "bad-json"
+    evil = (
+        CUSTOM
+        + "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: $NAME-crb}\n"
+    )
+    added = bob.call("POST", "templates", json={"data": evil, "id": "evil"})
+    assert added.status_code == 201  # a valid template...
+    r = bob.call("POST", "services", json={"template": "evil"})
+    assert r.status_code == 422 and r.json()["reason"] == "template-not-allowed"  # ...not allowed
+    assert any("ClusterRoleBinding" in v for v in r.json()["violations"])
+    assert bob.call("GET", "services").json() == []
+    assert bob.call("DELETE", "templates/postgres", "/templates/{id}").status_code == 403
+    assert bob.call("DELETE", "templates/evil", "/templates/{id}").status_code == 204
+
+
+def test_karvdashctl_drives_the_api(hub, tokens, tmp_path):
+    env = {
+        "KARVDASH_API_URL": hub.url + "/services/karvdash/api/",
+        "KARVDASH_API_TOKEN": tokens["bob"],
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+    }
+
+    def ctl(*args, ok=True):
+        r = subprocess.run(
+            [sys.executable, "-m", "karvdash_labext.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert (r.returncode == 0) == ok, r.stderr
+        return r
+
+    assert (
+        "launched pg in karvdash-bob"
+        in ctl("create_service", "postgres", "NAME=pg", "PASSWORD=s3cret").stdout
+    )
+    out = ctl("list_services").stdout.splitlines()
+    assert out[0].split()[:3] == ["NAME", "TEMPLATE", "READY"] and out[1].split()[:2] == [
+        "pg",
+        "postgres",
+    ]
+    listed = json.loads(ctl("--json", "list_services").stdout)
+    assert [s["name"] for s in listed] == ["pg"]
+    assert "kind: Template" in ctl("get_template", "postgres").stdout
+    (tmp_path / "t.yaml").write_text(CUSTOM)
+    assert "added template notes-board" in ctl("add_template", str(tmp_path / "t.yaml")).stdout
+    assert "notes-board" in ctl("list_templates").stdout
+    assert "removed template notes-board" in ctl("remove_template", "notes-board").stdout
+    failed = ctl("create_service", "postgres", "NAME=pg", ok=True)  # taken: gets a suffix
+    assert "launched pg-" in failed.stdout
+    err = ctl("delete_service", "nothing-here", ok=False)
+    assert "there is no service 'nothing-here'" in err.stderr
+    err = ctl("--json", "create_service", "nope", ok=False)
+    assert json.loads(err.stderr)["reason"] == "template-not-found"
+    for s in json.loads(ctl("--json", "list_services").stdout):
+        ctl("delete_service", s["name"])
+    assert json.loads(ctl("--json", "list_services").stdout) == []
+    assert "usage: karvdashctl" in ctl("--help").stdout
+    assert "NAME=VALUE" in ctl("create_service", "--help").stdout

@@ -5,7 +5,8 @@ kubernetes_asyncio's ``DynamicClient`` (36.x) asks for responses without preload
 them, and then its REST layer does not check the status: a 409 or a 422 comes back as
 if it were the object. :class:`DynamicClient` here reads the status of every response
 and raises the ``kubernetes_asyncio.dynamic.exceptions`` error for it (a subclass of
-``ApiException`` with ``status``, ``reason`` and ``body``), as the synchronous client does. A 429 (retry later) is retried, honouring Retry-After.
+``ApiException`` with ``status``, ``reason`` and ``body``), as the synchronous client
+does. A 429 (retry later) is retried, honouring Retry-After.
 """
 
 from __future__ import annotations

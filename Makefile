@@ -60,3 +60,4 @@ screenshots: setup
 
 benchmark: setup
 	$(PY) benchmarks/provision.py
+	$(PY) benchmarks/services.py

@@ -118,6 +118,10 @@ elif mode == "kubernetes":
     c.Provisioner.private_volume = json.loads(os.environ["KARVDASH_PRIVATE_VOLUME"])
     c.Provisioner.shared_volume = json.loads(os.environ["KARVDASH_SHARED_VOLUME"])
     c.Provisioner.private_root = os.environ.get("KARVDASH_PRIVATE_ROOT", "")
+    # the hub's own ServiceAccount gets 'admin' in user namespaces only
+    c.Provisioner.hub_service_account = os.environ.get(
+        "KARVDASH_HUB_SERVICE_ACCOUNT", f"{hub_namespace}/hub"
+    )
     c.JupyterHub.spawner_class = "karvdash"
     c.Spawner.default_url = "/lab"
 else:
@@ -131,7 +135,9 @@ dashboard_port = int(os.environ.get("KARVDASH_DASHBOARD_PORT", "0")) or (
 c.JupyterHub.services = [
     {
         "name": "karvdash",
-        "url": f"http://{'127.0.0.1' if mode == 'local' else '0.0.0.0'}:{dashboard_port}",
+        # the proxy reaches it here; in a cluster, through the hub's Service (add the
+        # port to hub.service.extraPorts) while it listens on every address
+        "url": f"http://{'127.0.0.1' if mode == 'local' else 'hub'}:{dashboard_port}",
         "command": [
             sys.executable,
             "-m",
@@ -150,6 +156,7 @@ c.JupyterHub.services = [
         "oauth_no_confirm": True,
     }
 ]
+c.DashboardApp.ip = "127.0.0.1" if mode == "local" else "0.0.0.0"
 c.ServiceManager.domain = os.environ.get("KARVDASH_DOMAIN", "localtest.me")
 # how code in a user's server reaches the API (KARVDASH_API_URL): through the proxy
 c.KarvdashSpawnerMixin.dashboard_api_url = os.environ.get("KARVDASH_API_URL") or (

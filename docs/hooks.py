@@ -37,7 +37,8 @@ def render_openapi() -> str:
             body = op.get("requestBody")
             if body:
                 kinds = ", ".join(
-                    f"`{ctype}` ({_schema_name(c['schema'])})" for ctype, c in body["content"].items()
+                    f"`{ctype}` ({_schema_name(c['schema'])})"
+                    for ctype, c in body["content"].items()
                 )
                 out.append(f"Body: {kinds}.")
                 out.append("")

@@ -75,6 +75,14 @@ class Provisioner(SingletonConfigurable):
         config=True,
         help="Name of the ServiceAccount that the user's pods run as, in each user namespace.",
     )
+    hub_service_account = Unicode(
+        "",
+        config=True,
+        help="The hub's ServiceAccount as 'namespace/name'. When set, it is bound to the"
+        " 'admin' ClusterRole in each user namespace (RoleBinding 'karvdash-hub-admin'),"
+        " so that the hub needs no cluster-wide write access to pods, services or"
+        " secrets.",
+    )
     user_cluster_role = Unicode(
         "admin",
         config=True,
@@ -275,6 +283,21 @@ class Provisioner(SingletonConfigurable):
                 },
             },
         ]
+        if self.hub_service_account:
+            hub_ns, _, hub_sa = self.hub_service_account.partition("/")
+            objs.append(
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "RoleBinding",
+                    "metadata": {"name": "karvdash-hub-admin", **meta},
+                    "roleRef": {
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "ClusterRole",
+                        "name": "admin",
+                    },
+                    "subjects": [{"kind": "ServiceAccount", "name": hub_sa, "namespace": hub_ns}],
+                }
+            )
         if self.resource_quota:
             objs.append(
                 {

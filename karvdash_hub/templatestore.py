@@ -56,18 +56,23 @@ class TemplateStore:
         return dyn, await dyn.resources.get(api_version=f"{GROUP}/{VERSION}", kind="Template")
 
     async def ensure_crd(self) -> None:
+        """Install the Template CRD (and the ClusterRole that lets namespace admins use
+        it) when missing, and wait until the API server serves it."""
         dyn = await self.provisioner.client()
         crds = await dyn.resources.get(
             api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition"
         )
-        body = yaml.safe_load(CRD_FILE.read_text())
+        crd, role = yaml.safe_load_all(CRD_FILE.read_text())
         try:
-            await dyn.get(crds, name=body["metadata"]["name"])
+            await dyn.get(crds, name=crd["metadata"]["name"])
         except ApiException as err:
             if err.status != 404:
                 raise
-            await dyn.server_side_apply(crds, body=body, field_manager="karvdash")
-            # wait until the API server serves the new kind
+            roles = await dyn.resources.get(
+                api_version="rbac.authorization.k8s.io/v1", kind="ClusterRole"
+            )
+            await dyn.server_side_apply(roles, body=role, field_manager="karvdash")
+            await dyn.server_side_apply(crds, body=crd, field_manager="karvdash")
             for _ in range(100):
                 await dyn.resources.invalidate_cache()
                 try:

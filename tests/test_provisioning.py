@@ -9,8 +9,10 @@ import uuid
 import pytest
 from kubernetes import client
 from test_localcluster import deployment, impersonating, wait_for
+from traitlets.config import Config
 
 from karvdash_hub import provisioning
+from karvdash_hub.services import ServiceManager
 
 pytestmark = pytest.mark.integration
 
@@ -276,12 +278,15 @@ async def test_the_documented_hub_permissions_are_enough_to_provision_and_delete
     hub_kubeconfig = tmp_path / "hub-kubeconfig"
     hub_kubeconfig.write_text(json.dumps(admin_conf))
 
-    prov = provisioning.Provisioner(
-        kubeconfig=str(hub_kubeconfig),
-        private_root=str(files / "private"),
-        private_volume={"hostPath": {"path": str(files / "private")}},
-        shared_volume={"hostPath": {"path": str(files / "shared")}},
-    )
+    cfg = Config()
+    cfg.Provisioner.kubeconfig = str(hub_kubeconfig)
+    cfg.Provisioner.private_root = str(files / "private")
+    cfg.Provisioner.private_volume = {"hostPath": {"path": str(files / "private")}}
+    cfg.Provisioner.shared_volume = {"hostPath": {"path": str(files / "shared")}}
+    cfg.Provisioner.hub_service_account = f"{hub_ns}/hub"
+    provisioning.Provisioner.clear_instance()
+    manager = ServiceManager(config=cfg)
+    prov = manager.provisioner
     user = f"rbac{uuid.uuid4().hex[:6]}"
     try:
         # the hub's own identity is used, not the admin's: it cannot read secrets
@@ -292,9 +297,22 @@ async def test_the_documented_hub_permissions_are_enough_to_provision_and_delete
         assert denied.value.status == 403
         ns = await prov.ensure(user)
         assert {o.metadata.name for o in namespaced_objects(kube, ns)["rolebindings"]} == {
-            "karvdash-user-admin"
+            "karvdash-user-admin",
+            "karvdash-hub-admin",
         }
+        # and, through its binding in the user's namespace, runs the dashboard's work
+        launched = await manager.launch(user, "postgres", {})
+        assert "Secret/postgres" in launched["objects"]
+        assert [s["name"] for s in await manager.list(user)] == ["postgres"]
+        await manager.templates.add(user, SINGLE)
+        assert (await manager.templates.get(user, "tiny")).name == "Tiny"
+        await manager.stop(user, "postgres")
+        # not in another namespace
+        with pytest.raises(client.ApiException) as denied:
+            client.CoreV1Api(hub_api).list_namespaced_secret(hub_ns)
+        assert denied.value.status == 403
     finally:
+        provisioning.Provisioner.clear_instance()
         await prov.delete(user)
         for doc in docs:
             if doc["kind"] == "ClusterRole":
@@ -304,6 +322,18 @@ async def test_the_documented_hub_permissions_are_enough_to_provision_and_delete
                     doc["metadata"]["name"]
                 )
     assert core.read_namespace(ns).metadata.deletion_timestamp is not None
+
+
+SINGLE = """
+kind: Template
+name: Tiny
+variables: [{name: NAME, default: tiny}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: $NAME}
+spec: {ports: [{port: 80}]}
+"""
 
 
 def _token_config(kube, token):

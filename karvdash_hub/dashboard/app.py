@@ -272,6 +272,12 @@ class DashboardApp(Application):
     config_file = Unicode(
         "", config=True, help="JupyterHub configuration file to read the settings from."
     )
+    ip = Unicode(
+        "",
+        config=True,
+        help="Address to listen on. Default: the host of the service's URL; in a cluster"
+        " that URL names the hub's Service, so set 0.0.0.0.",
+    )
     admin_cache_seconds = Float(10, config=True, help="How long an admin check is cached.")
     aliases = {"config": "DashboardApp.config_file", "log-level": "Application.log_level"}
 
@@ -306,7 +312,8 @@ class DashboardApp(Application):
     def start(self):
         url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
         server = HTTPServer(self.make_app(), xheaders=True)
-        server.listen(url.port, url.hostname)
+        # in a cluster the URL names the hub's Service; listen on every address there
+        server.listen(url.port, self.ip or url.hostname)
         self.log.info("Karvdash dashboard service at %s", url.geturl())
         loop = IOLoop.current()
         signal.signal(signal.SIGTERM, lambda *_: loop.add_callback_from_signal(loop.stop))

@@ -215,6 +215,21 @@ class Provisioner(SingletonConfigurable):
         )
         return result.to_dict()
 
+    async def _apply_volume(self, obj: dict) -> None:
+        """A volume's source cannot change once created: when the configuration
+        changed, keep the existing volume (the user's files stay reachable) and say so."""
+        try:
+            await self._apply(obj)
+        except ApiException as err:
+            if obj["kind"] != "PersistentVolume" or err.status != 422:
+                raise
+            self.log.warning(
+                "PersistentVolume %s was made with another volume source than the one"
+                " configured now; it is kept. To move the user to the new source, delete"
+                " the user's namespace claims and the volume while no pod uses them.",
+                obj["metadata"]["name"],
+            )
+
     # -- what a user owns
 
     def namespace(self, username: str) -> str:
@@ -375,7 +390,9 @@ class Provisioner(SingletonConfigurable):
                 applied = await self._apply(ns_obj)
                 if applied.get("status", {}).get("phase") == "Terminating":
                     raise _Terminating()
-                await asyncio.gather(*(self._apply(o) for o in rest + store))
+                await asyncio.gather(
+                    *(self._apply(o) for o in rest), *map(self._apply_volume, store)
+                )
                 break
             except (ApiException, _Terminating) as err:
                 terminating = isinstance(err, _Terminating) or (

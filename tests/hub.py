@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import requests
@@ -29,6 +30,8 @@ class HubProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = state / "hub.log"
+        # hubs of one test run share the cluster: each gets namespaces of its own
+        self.prefix = f"kd{uuid.uuid4().hex[:6]}"
         env = dict(os.environ)
         env.update(
             KARVDASH_STATE_DIR=str(state),
@@ -36,6 +39,7 @@ class HubProcess:
             KARVDASH_HUB_PORT=str(free_port()),
             KARVDASH_PROXY_API_PORT=str(free_port()),
             KARVDASH_DASHBOARD_PORT=str(free_port()),
+            KARVDASH_NAMESPACE_PREFIX=self.prefix,
             KARVDASH_KUBECONFIG=str(kubeconfig),
             PATH=f"{Path(find_proxy()).parent}:{Path(sys.executable).parent}:{env['PATH']}",
         )
@@ -60,13 +64,25 @@ class HubProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("the hub exited:\n" + self.log.read_text()[-4000:])
+            # up = the hub's API and the dashboard service answer through the proxy
+            # (before its routes exist, the proxy serves the hub's error page)
             try:
-                if requests.get(self.url + "/hub/health", timeout=2).ok:
+                hub = requests.get(self.url + "/hub/api/", timeout=2)
+                api = requests.get(self.url + "/services/karvdash/api/openapi.json", timeout=2)
+                if (
+                    hub.ok
+                    and "version" in hub.json()
+                    and api.ok
+                    and api.headers.get("Content-Type", "").startswith("application/json")
+                ):
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, ValueError):
                 pass
             time.sleep(0.3)
         raise RuntimeError("the hub did not answer:\n" + self.log.read_text()[-4000:])
+
+    def namespace(self, user: str) -> str:
+        return f"{self.prefix}-{user}"
 
     def stop(self):
         if self.proc.poll() is None:

@@ -141,16 +141,16 @@ def test_without_a_token_the_api_answers_401_in_json(hub, spec):
     assert r.status_code == 401 and r.json()["reason"] == "not-authenticated"
 
 
-def test_whoami(api):
+def test_whoami(api, hub):
     assert api["alice"].call("GET", "user").json() == {
         "name": "alice",
         "admin": False,
-        "namespace": "karvdash-alice",
+        "namespace": hub.namespace("alice"),
     }
     assert api["admin"].call("GET", "user").json()["admin"] is True
 
 
-def test_a_user_launches_lists_and_stops_a_service(api):
+def test_a_user_launches_lists_and_stops_a_service(api, hub):
     alice = api["alice"]
     templates = alice.call("GET", "templates").json()
     assert len([t for t in templates if t["builtin"]]) >= 12
@@ -159,7 +159,9 @@ def test_a_user_launches_lists_and_stops_a_service(api):
     )
     assert r.status_code == 201
     launched = r.json()
-    assert launched["name"] == "hello-kubernetes" and launched["namespace"] == "karvdash-alice"
+    assert launched["name"] == "hello-kubernetes" and launched["namespace"] == hub.namespace(
+        "alice"
+    )
     assert launched["url"] == "https://hello-kubernetes-alice.localtest.me/"
     listed = alice.call("GET", "services").json()
     assert [s["name"] for s in listed] == ["hello-kubernetes"]
@@ -168,7 +170,7 @@ def test_a_user_launches_lists_and_stops_a_service(api):
     assert alice.call("GET", "services").json() == []
 
 
-def test_users_cannot_see_or_touch_each_others_services_and_templates(api):
+def test_users_cannot_see_or_touch_each_others_services_and_templates(api, hub):
     alice, bob, admin = api["alice"], api["bob"], api["admin"]
     alice.call("POST", "services", json={"template": "redis", "variables": {"NAME": "cache"}})
     alice.call("POST", "templates", json={"data": CUSTOM})
@@ -197,7 +199,7 @@ def test_users_cannot_see_or_touch_each_others_services_and_templates(api):
             == 200
         )
         r = admin.call("POST", "services", json={"template": "notes-board", "user": "alice"})
-        assert r.status_code == 201 and r.json()["namespace"] == "karvdash-alice"
+        assert r.status_code == 201 and r.json()["namespace"] == hub.namespace("alice")
         assert admin.call("GET", "services?user=nobody-here").status_code == 404
         assert (
             admin.call("DELETE", "services/cache?user=alice", "/services/{name}").status_code == 200
@@ -283,7 +285,7 @@ def test_karvdashctl_drives_the_api(hub, tokens, tmp_path):
         return r
 
     assert (
-        "launched pg in karvdash-bob"
+        f"launched pg in {hub.namespace('bob')}"
         in ctl("create_service", "postgres", "NAME=pg", "PASSWORD=s3cret").stdout
     )
     out = ctl("list_services").stdout.splitlines()

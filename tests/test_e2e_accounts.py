@@ -35,7 +35,7 @@ def test_a_new_user_signs_up_is_approved_and_works_in_their_own_folder(hub, kube
 
     assert alice.login("alice", "alice-secret-9")
     # the namespace exists from the first login, before any server
-    ns = client.CoreV1Api(kube).read_namespace("karvdash-alice")
+    ns = client.CoreV1Api(kube).read_namespace(hub.namespace("alice"))
     assert ns.metadata.labels["karvdash.io/user"] == "alice"
 
     alice.start_server("alice")
@@ -118,12 +118,12 @@ def test_deleting_a_user_removes_the_namespace_and_an_admin_can_purge_files(hub,
     folder = hub.state / "files" / "private" / "dave"
     (folder / "data.csv").write_text("x\n")
     core = client.CoreV1Api(kube)
-    assert core.read_namespace("karvdash-dave").status.phase == "Active"
+    assert core.read_namespace(hub.namespace("dave")).status.phase == "Active"
 
     # a user cannot delete anyone
     assert dave.get("/hub/karvdash/delete-user/dave").status_code == 403
     assert admin.api("DELETE", "/users/dave").status_code == 204
-    ns = _read_or_none(core, "karvdash-dave")
+    ns = _read_or_none(core, hub.namespace("dave"))
     assert ns is None or ns.metadata.deletion_timestamp is not None
     assert (folder / "data.csv").exists()  # files are kept by default
     assert not dave.login("dave", "dave-secret-1")

@@ -37,6 +37,10 @@ def builtin_templates() -> dict[str, tmodel.Template]:
     return out
 
 
+def _not_found(template_id: str) -> ApiError:
+    return ApiError(404, "template-not-found", f"there is no template '{template_id}'")
+
+
 def template_id_for(title: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:63].strip("-")
     if not slug or not slug[0].isalpha():
@@ -105,7 +109,7 @@ class TemplateStore:
         if builtin is not None:
             return builtin
         if not _ID.match(template_id or ""):
-            raise ApiError(404, "template-not-found", f"there is no template '{template_id}'")
+            raise _not_found(template_id)
         dyn, res = await self._resource()
         try:
             item = await dyn.get(
@@ -113,9 +117,7 @@ class TemplateStore:
             )
         except ApiException as err:
             if err.status == 404:
-                raise ApiError(
-                    404, "template-not-found", f"there is no template '{template_id}'"
-                ) from None
+                raise _not_found(template_id) from None
             raise
         try:
             return tmodel.parse(item.spec.data, template_id)
@@ -162,13 +164,11 @@ class TemplateStore:
         if template_id in builtin_templates():
             raise ApiError(403, "builtin-template", "built-in templates cannot be removed")
         if not _ID.match(template_id or ""):
-            raise ApiError(404, "template-not-found", f"there is no template '{template_id}'")
+            raise _not_found(template_id)
         dyn, res = await self._resource()
         try:
             await dyn.delete(res, name=template_id, namespace=self.provisioner.namespace(username))
         except ApiException as err:
             if err.status == 404:
-                raise ApiError(
-                    404, "template-not-found", f"there is no template '{template_id}'"
-                ) from None
+                raise _not_found(template_id) from None
             raise

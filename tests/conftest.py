@@ -84,3 +84,16 @@ def namespace_factory(kube):
         except client.ApiException as err:
             if err.status != 404:
                 raise
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory, kubeconfig):
+    """The embedded default as real processes (hub, proxy, dashboard service), one per
+    test module, with namespaces of its own."""
+    from hub import HubProcess, find_proxy
+
+    if find_proxy() is None:
+        missing_part("configurable-http-proxy (npm install)")
+    h = HubProcess(tmp_path_factory.mktemp("hub"), kubeconfig)
+    yield h
+    h.stop()

@@ -11,8 +11,7 @@ import sys
 import jsonschema
 import pytest
 import requests
-from conftest import missing_part
-from hub import Browser, HubProcess, find_proxy
+from hub import Browser
 from openapi_spec_validator import validate as validate_spec
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -75,15 +74,6 @@ class Api:
             jsonschema.validate(r.json(), schema)
         else:
             assert r.headers["Content-Type"].startswith("application/yaml")
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory, kubeconfig):
-    if find_proxy() is None:
-        missing_part("configurable-http-proxy (npm install)")
-    h = HubProcess(tmp_path_factory.mktemp("hub"), kubeconfig)
-    yield h
-    h.stop()
 
 
 @pytest.fixture(scope="module")

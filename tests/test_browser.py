@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from conftest import missing_part
-from hub import HubProcess, find_proxy
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -48,15 +47,6 @@ def browser():
         b.close()
 
 
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory, kubeconfig):
-    if find_proxy() is None:
-        missing_part("configurable-http-proxy (npm install)")
-    h = HubProcess(tmp_path_factory.mktemp("hub"), kubeconfig)
-    yield h
-    h.stop()
-
-
 @pytest.fixture
 def shots(tmp_path):
     folder = Path(os.environ.get("KARVDASH_SCREENSHOTS") or tmp_path)
@@ -72,13 +62,13 @@ def test_sign_up_approval_and_jupyterlab_in_a_browser(browser, hub, shots):
     page.fill("input[name=signup_password_confirmation]", "erin-secret-7")
     page.screenshot(path=str(shots / "signup.png"))
     page.click("input[type=submit], button[type=submit]")
-    assert "sent to the admin" in page.content()
+    page.wait_for_selector("text=/sent to the admin/", timeout=30_000)
 
     page.goto(hub.url + "/hub/login")
     page.fill("input[name=username]", "erin")
     page.fill("input[name=password]", "erin-secret-7")
     page.click("input[type=submit], button[type=submit]")
-    assert "has not been authorized" in page.content()
+    page.wait_for_selector("text=/has not been authorized/", timeout=30_000)
     page.screenshot(path=str(shots / "login-not-approved.png"))
 
     admin = browser.new_page(viewport={"width": 1200, "height": 760})
@@ -86,6 +76,7 @@ def test_sign_up_approval_and_jupyterlab_in_a_browser(browser, hub, shots):
     admin.fill("input[name=username]", "admin")
     admin.fill("input[name=password]", hub.admin_password)
     admin.click("input[type=submit], button[type=submit]")
+    admin.wait_for_url("**/hub/**spawn**", timeout=30_000)
     admin.goto(hub.url + "/hub/authorize")
     assert "erin" in admin.content()
     admin.screenshot(path=str(shots / "authorize.png"))
@@ -96,8 +87,15 @@ def test_sign_up_approval_and_jupyterlab_in_a_browser(browser, hub, shots):
     page.fill("input[name=password]", "erin-secret-7")
     page.click("input[type=submit], button[type=submit]")
     # the default: log in, the server starts, JupyterLab opens in /private
-    page.wait_for_url("**/user/erin/lab**", timeout=90_000)
-    page.wait_for_selector(".jp-DirListing-content", timeout=60_000)
+    try:
+        page.wait_for_url("**/user/erin/lab**", timeout=120_000)
+        page.wait_for_selector(".jp-DirListing-content", timeout=90_000)
+    except Exception:
+        page.screenshot(path=str(shots / "failed-lab.png"))
+        raise AssertionError(
+            f"JupyterLab did not open: at {page.url}: {page.inner_text('body')[:800]}"
+            f"\nhub log: {hub.log.read_text()[-3000:]}"
+        ) from None
     listing = page.inner_text(".jp-DirListing-content")
     page.screenshot(path=str(shots / "jupyterlab.png"))
     page.goto(hub.url + "/user/erin/lab/tree")

@@ -4,20 +4,10 @@ servers and the local control plane."""
 from __future__ import annotations
 
 import pytest
-from conftest import missing_part
-from hub import Browser, HubProcess, find_proxy
+from hub import Browser, HubProcess
 from kubernetes import client
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory, kubeconfig):
-    if find_proxy() is None:
-        missing_part("configurable-http-proxy (npm install)")
-    h = HubProcess(tmp_path_factory.mktemp("hub"), kubeconfig)
-    yield h
-    h.stop()
 
 
 def test_a_new_user_signs_up_is_approved_and_works_in_their_own_folder(hub, kube):

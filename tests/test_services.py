@@ -11,6 +11,7 @@ from kubernetes import client
 from kubernetes.dynamic import DynamicClient
 from traitlets.config import Config
 
+from karvdash_hub import policy
 from karvdash_hub.errors import ApiError
 from karvdash_hub.provisioning import Provisioner
 from karvdash_hub.services import ServiceManager
@@ -18,17 +19,7 @@ from karvdash_hub.templatestore import builtin_templates
 
 pytestmark = pytest.mark.integration
 
-ALLOWED = [
-    ("apps/v1", "Deployment"),
-    ("apps/v1", "StatefulSet"),
-    ("v1", "Service"),
-    ("v1", "ConfigMap"),
-    ("v1", "Secret"),
-    ("v1", "PersistentVolumeClaim"),
-    ("networking.k8s.io/v1", "Ingress"),
-    ("batch/v1", "Job"),
-    ("batch/v1", "CronJob"),
-]
+ALLOWED = sorted(policy.ALLOWED_KINDS)
 
 
 @pytest.fixture

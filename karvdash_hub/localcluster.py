@@ -271,10 +271,23 @@ def make_pki(pki: Path) -> None:
 # processes
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free loopback ports (held open together while chosen, so that
+    the system cannot hand out the same one twice)."""
+    socks = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            socks.append(sock)
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
 
 
 def port_is_free(port: int) -> bool:
@@ -362,11 +375,15 @@ class LocalCluster:
             saved = json.loads(saved_file.read_text())
         except (FileNotFoundError, ValueError):
             saved = {}
+        names = ("etcd", "etcd-peer", "apiserver", "controller-manager", "scheduler", "kwok")
+        fresh = iter(free_ports(len(names)))
         ports = {}
-        for name in ("etcd", "etcd-peer", "apiserver", "controller-manager", "scheduler", "kwok"):
+        for name in names:
             port = saved.get(name)
-            if not (isinstance(port, int) and port_is_free(port)):
-                port = free_port()
+            if not (isinstance(port, int) and port_is_free(port)) or port in ports.values():
+                port = next(fresh)
+                while port in ports.values() or port in saved.values():
+                    port = free_port()
             ports[name] = port
         saved_file.write_text(json.dumps(ports))
         return ports

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 import string
 from collections import defaultdict
@@ -49,6 +50,7 @@ ORDER = [
     "Ingress",
 ]
 MAX_ATTEMPTS = 8
+_SERVICE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 def _suffix(n: int = 5) -> str:
@@ -341,13 +343,11 @@ class ServiceManager(LoggingConfigurable):
         return out
 
     async def stop(self, username: str, name: str) -> dict:
-        if not isinstance(name, str) or not name:
-            raise ApiError(404, "service-not-found", "there is no such service")
+        if not isinstance(name, str) or not _SERVICE_NAME.match(name):
+            raise ApiError(404, "service-not-found", f"there is no service '{name}'")
         ns = self.provisioner.namespace(username)
         dyn = await self.provisioner.client()
         selector = f"app.kubernetes.io/managed-by=karvdash,{SERVICE_LABEL}={name}"
-        if not name.replace("-", "").isalnum():
-            raise ApiError(404, "service-not-found", f"there is no service '{name}'")
         kinds = sorted(
             policy.ALLOWED_KINDS, key=lambda k: -ORDER.index(k[1]) if k[1] in ORDER else 0
         )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from karvdash_hub.localcluster import free_port
+from karvdash_hub.localcluster import free_ports
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -27,7 +27,7 @@ def find_proxy() -> str | None:
 class HubProcess:
     def __init__(self, state: Path, kubeconfig: Path, admin_password: str | None = "admin-pass-1"):
         self.state = state
-        self.port = free_port()
+        self.port, hub_port, proxy_port, dashboard_port = free_ports(4)
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = state / "hub.log"
         # hubs of one test run share the cluster: each gets namespaces of its own
@@ -36,9 +36,9 @@ class HubProcess:
         env.update(
             KARVDASH_STATE_DIR=str(state),
             KARVDASH_PORT=str(self.port),
-            KARVDASH_HUB_PORT=str(free_port()),
-            KARVDASH_PROXY_API_PORT=str(free_port()),
-            KARVDASH_DASHBOARD_PORT=str(free_port()),
+            KARVDASH_HUB_PORT=str(hub_port),
+            KARVDASH_PROXY_API_PORT=str(proxy_port),
+            KARVDASH_DASHBOARD_PORT=str(dashboard_port),
             KARVDASH_NAMESPACE_PREFIX=self.prefix,
             KARVDASH_KUBECONFIG=str(kubeconfig),
             PATH=f"{Path(find_proxy()).parent}:{Path(sys.executable).parent}:{env['PATH']}",

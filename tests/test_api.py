@@ -301,3 +301,17 @@ def test_karvdashctl_drives_the_api(hub, tokens, tmp_path):
     assert json.loads(ctl("--json", "list_services").stdout) == []
     assert "usage: karvdashctl" in ctl("--help").stdout
     assert "NAME=VALUE" in ctl("create_service", "--help").stdout
+
+
+def test_a_users_server_token_may_call_the_dashboard_service(hub):
+    """karvdashctl in a user's JupyterLab uses the server's own token: the hub gives
+    it access to the dashboard service (and the spawner sets KARVDASH_API_URL)."""
+    dan, admin = Browser(hub), Browser(hub)
+    dan.signup("dan", "dan-secret-55")
+    assert admin.login("admin", hub.admin_password)
+    admin.get("/hub/authorize/dan")
+    assert dan.login("dan", "dan-secret-55")
+    dan.start_server("dan")
+    tokens = dan.api("GET", "/users/dan/tokens").json()["api_tokens"]
+    (server_token,) = [t for t in tokens if t.get("note", "").startswith("Server at")]
+    assert "access:services!service=karvdash" in server_token["scopes"]

@@ -23,6 +23,14 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.2):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def namespace_gone(core: client.CoreV1Api, ns: str) -> bool:
+    try:
+        core.read_namespace(ns)
+    except client.ApiException as err:
+        return err.status == 404
+    return False
+
+
 def deployment(name: str, replicas: int = 1, **pod_spec) -> client.V1Deployment:
     labels = {"app": name}
     spec = {"containers": [client.V1Container(name="main", image="example.org/busybox:1")]}
@@ -156,15 +164,7 @@ def test_deleting_a_namespace_completes_and_removes_its_objects(kube, namespace_
     apps.create_namespaced_deployment(ns, deployment("doomed"))
     wait_for(lambda: core.list_namespaced_pod(ns).items, 60, "the pod to be created")
     core.delete_namespace(ns)
-
-    def gone():
-        try:
-            core.read_namespace(ns)
-        except client.ApiException as err:
-            return err.status == 404
-        return False
-
-    wait_for(gone, 90, f"namespace {ns} to finish deleting")
+    wait_for(lambda: namespace_gone(core, ns), 90, f"namespace {ns} to finish deleting")
     assert core.list_namespaced_pod(ns).items == []
 
 

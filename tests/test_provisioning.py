@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 from kubernetes import client
-from test_localcluster import deployment, impersonating, wait_for
+from test_localcluster import deployment, impersonating, namespace_gone, wait_for
 from traitlets.config import Config
 
 from karvdash_hub import provisioning
@@ -209,15 +209,7 @@ async def test_deleting_a_user_removes_the_namespace_and_keeps_the_files(
     (files / "private" / user / "results.csv").write_text("1,2,3\n")
     core = client.CoreV1Api(kube)
     await provisioner.delete(user)
-
-    def namespace_gone():
-        try:
-            core.read_namespace(ns)
-        except client.ApiException as err:
-            return err.status == 404
-        return False
-
-    wait_for(namespace_gone, 90, f"namespace {ns} to be deleted")
+    wait_for(lambda: namespace_gone(core, ns), 90, f"namespace {ns} to be deleted")
     selector = f"karvdash.io/user={user}"
     assert core.list_persistent_volume(label_selector=selector).items == []
     assert (files / "private" / user / "results.csv").read_text() == "1,2,3\n"

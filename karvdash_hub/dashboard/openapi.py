@@ -24,6 +24,8 @@ def _error_responses(*codes: int) -> dict:
     }
 
 
+ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+
 USER_PARAM = {
     "name": "user",
     "in": "query",
@@ -315,12 +317,7 @@ def document(version: str) -> dict:
                     "operationId": "get_template",
                     "summary": "Download a template's YAML",
                     "parameters": [
-                        {
-                            "name": "id",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        },
+                        ID_PARAM,
                         USER_PARAM,
                     ],
                     "responses": {
@@ -335,12 +332,7 @@ def document(version: str) -> dict:
                     "operationId": "remove_template",
                     "summary": "Remove a custom template (built-in ones cannot be removed)",
                     "parameters": [
-                        {
-                            "name": "id",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        },
+                        ID_PARAM,
                         USER_PARAM,
                     ],
                     "responses": {

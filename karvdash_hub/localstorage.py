@@ -66,21 +66,31 @@ def volume_for(pvc, root: Path) -> dict:
     }
 
 
-def reconcile(api: client.ApiClient, root: Path) -> None:
-    core = client.CoreV1Api(api)
-    for pvc in core.list_persistent_volume_claim_for_all_namespaces().items:
-        if pvc.spec.storage_class_name == CLASS_NAME and pvc.status.phase == "Pending":
-            body = volume_for(pvc, root)
-            Path(body["spec"]["hostPath"]["path"]).mkdir(parents=True, exist_ok=True)
-            try:
-                core.create_persistent_volume(body)
-            except client.ApiException as err:
-                if err.status != 409:
-                    raise
+def provision(core: client.CoreV1Api, pvc, root: Path) -> None:
+    """Give a Pending claim of our class its volume (a no-op for any other claim)."""
+    if pvc.spec.storage_class_name != CLASS_NAME or pvc.status.phase != "Pending":
+        return
+    body = volume_for(pvc, root)
+    Path(body["spec"]["hostPath"]["path"]).mkdir(parents=True, exist_ok=True)
+    try:
+        core.create_persistent_volume(body)
+    except client.ApiException as err:
+        if err.status != 409:
+            raise
+
+
+def release(core: client.CoreV1Api) -> None:
+    """Delete our volumes (and folders) whose claims are gone."""
     for pv in core.list_persistent_volume(label_selector="karvdash.io/local-storage=true").items:
         if pv.status.phase in ("Released", "Failed"):
             core.delete_persistent_volume(pv.metadata.name)
             shutil.rmtree(pv.spec.host_path.path, ignore_errors=True)
+
+
+def reconcile(core: client.CoreV1Api, root: Path) -> None:
+    for pvc in core.list_persistent_volume_claim_for_all_namespaces().items:
+        provision(core, pvc, root)
+    release(core)
 
 
 def run(kubeconfig: str, root: Path) -> None:
@@ -94,13 +104,16 @@ def run(kubeconfig: str, root: Path) -> None:
     core = client.CoreV1Api(api)
     while True:
         try:
-            reconcile(api, root)
-            # wake up on any claim or volume change, at least every 10 s
+            # everything every 10 s; in between, only the claim that changed
+            reconcile(core, root)
             w = watch.Watch()
-            for _ in w.stream(
+            for event in w.stream(
                 core.list_persistent_volume_claim_for_all_namespaces, timeout_seconds=10
             ):
-                reconcile(api, root)
+                if event["type"] == "DELETED":
+                    release(core)
+                else:
+                    provision(core, event["object"], root)
         except (client.ApiException, OSError) as err:
             print(f"localstorage: {err}", file=sys.stderr, flush=True)
             time.sleep(1)

@@ -260,19 +260,13 @@ class Provisioner(SingletonConfigurable):
                 "kind": "ServiceAccount",
                 "metadata": {"name": self.service_account, **meta},
             },
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "RoleBinding",
-                "metadata": {"name": f"{self.service_account}-{self.user_cluster_role}", **meta},
-                "roleRef": {
-                    "apiGroup": "rbac.authorization.k8s.io",
-                    "kind": "ClusterRole",
-                    "name": self.user_cluster_role,
-                },
-                "subjects": [
-                    {"kind": "ServiceAccount", "name": self.service_account, "namespace": ns}
-                ],
-            },
+            _cluster_role_binding(
+                f"{self.service_account}-{self.user_cluster_role}",
+                meta,
+                self.user_cluster_role,
+                ns,
+                self.service_account,
+            ),
             {
                 "apiVersion": "networking.k8s.io/v1",
                 "kind": "NetworkPolicy",
@@ -300,19 +294,7 @@ class Provisioner(SingletonConfigurable):
         ]
         if self.hub_service_account:
             hub_ns, _, hub_sa = self.hub_service_account.partition("/")
-            objs.append(
-                {
-                    "apiVersion": "rbac.authorization.k8s.io/v1",
-                    "kind": "RoleBinding",
-                    "metadata": {"name": "karvdash-hub-admin", **meta},
-                    "roleRef": {
-                        "apiGroup": "rbac.authorization.k8s.io",
-                        "kind": "ClusterRole",
-                        "name": "admin",
-                    },
-                    "subjects": [{"kind": "ServiceAccount", "name": hub_sa, "namespace": hub_ns}],
-                }
-            )
+            objs.append(_cluster_role_binding("karvdash-hub-admin", meta, "admin", hub_ns, hub_sa))
         if self.resource_quota:
             objs.append(
                 {
@@ -412,6 +394,23 @@ class Provisioner(SingletonConfigurable):
                 await asyncio.sleep(0.5)
         return ns_obj["metadata"]["name"]
 
+    async def ensure_exists(self, username: str) -> str:
+        """The user's namespace, provisioned first only if it is not there (one read
+        instead of a dozen writes: for operations that run often, such as launches;
+        logins and spawns call :meth:`ensure`, which also repairs)."""
+        dyn = await self.client()
+        namespaces = await dyn.resources.get(api_version="v1", kind="Namespace")
+        name = self.namespace(username)
+        try:
+            found = await dyn.get(namespaces, name=name)
+        except ApiException as err:
+            if err.status != 404:
+                raise
+        else:
+            if found.status.phase == "Active":
+                return name
+        return await self.ensure(username)
+
     async def delete(self, username: str, *, purge_files: bool = False) -> None:
         """Delete the user's namespace and everything in it, and the user's volumes.
 
@@ -449,6 +448,17 @@ class Provisioner(SingletonConfigurable):
         folder = self.private_folder(username)
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
+
+
+def _cluster_role_binding(name: str, meta: dict, role: str, sa_ns: str, sa: str) -> dict:
+    """A RoleBinding (in ``meta``'s namespace) of a ClusterRole to a ServiceAccount."""
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": name, **meta},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": sa_ns}],
+    }
 
 
 class _Terminating(Exception):

@@ -27,7 +27,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from traitlets import Dict, Unicode
 from traitlets.config import LoggingConfigurable
 
-from . import names, policy
+from . import names, policy, storage
 from . import template as tmodel
 from .errors import ApiError
 from .provisioning import Provisioner
@@ -115,8 +115,8 @@ class ServiceManager(LoggingConfigurable):
             "NAMESPACE": self.provisioner.namespace(username),
             "HOSTNAME": self.hostname(name, username),
             "REGISTRY": self.registry_url,
-            "PRIVATE": "/private",
-            "SHARED": "/shared",
+            "PRIVATE": storage.PRIVATE.mount_path,
+            "SHARED": storage.SHARED.mount_path,
         }
 
     def labels(self, username: str, name: str, template_id: str) -> dict[str, str]:
@@ -141,8 +141,8 @@ class ServiceManager(LoggingConfigurable):
             ) from None
         env = {
             "KARVDASH_NAMESPACE": system["NAMESPACE"],
-            "KARVDASH_PRIVATE_DIR": "/private",
-            "KARVDASH_SHARED_DIR": "/shared",
+            "KARVDASH_PRIVATE_DIR": storage.PRIVATE.mount_path,
+            "KARVDASH_SHARED_DIR": storage.SHARED.mount_path,
             "KARVDASH_SERVICE": name,
         }
         if self.registry_url:
@@ -174,7 +174,7 @@ class ServiceManager(LoggingConfigurable):
         if not isinstance(values, dict):
             raise ApiError(400, "bad-variables", "variables must be a mapping of names to values")
         template = await self.templates.get(username, template_id)
-        ns = await self.provisioner.ensure(username)
+        ns = await self.provisioner.ensure_exists(username)
         if template.singleton and await self._instances(ns, template.id):
             raise ApiError(
                 409,
@@ -186,7 +186,6 @@ class ServiceManager(LoggingConfigurable):
             desired = tmodel.check_instance_name(desired)
         except tmodel.TemplateError as err:
             raise ApiError(400, "bad-variables", str(err)) from None
-        dyn = await self.provisioner.client()
         for attempt in range(MAX_ATTEMPTS):
             name = desired if attempt == 0 else f"{desired[:33].rstrip('-')}-{_suffix()}"
             objects = self._prepare(template, values, name, username)
@@ -322,10 +321,10 @@ class ServiceManager(LoggingConfigurable):
             conds = (pod.get("status") or {}).get("conditions") or []
             if any(c["type"] == "Ready" and c["status"] == "True" for c in conds):
                 st["ready"] += 1
+            # the service's phase is Running only when every pod is
             phase = (pod.get("status") or {}).get("phase") or "Pending"
-            st["phase"] = (
-                phase if st["phase"] in ("NoPods", "Running") or phase != "Running" else st["phase"]
-            )
+            if phase != "Running" or st["phase"] in ("NoPods", "Running"):
+                st["phase"] = phase
         for ev in sorted(
             events.to_dict()["items"],
             key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "",

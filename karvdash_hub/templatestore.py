@@ -139,7 +139,7 @@ class TemplateStore:
                 409, "template-exists", f"'{tid}' is a built-in template; give yours another name"
             )
         t.id = tid
-        await self.provisioner.ensure(username)
+        await self.provisioner.ensure_exists(username)
         dyn, res = await self._resource()
         body = {
             "apiVersion": f"{GROUP}/{VERSION}",

@@ -9,6 +9,7 @@ import uuid
 import pytest
 from kubernetes import client
 from kubernetes.dynamic import DynamicClient
+from test_localcluster import wait_for
 from traitlets.config import Config
 
 from karvdash_hub import policy
@@ -178,6 +179,10 @@ async def test_a_launch_that_fails_half_way_leaves_nothing_behind(manager, user,
         and "nothing was left behind" in failed.value.message
     )
     ns = manager.provisioner.namespace(user)
+    # deleted at once; a bound claim goes when its protection finalizer is lifted
+    await asyncio.to_thread(
+        wait_for, lambda: labelled(kube, ns, "karvdash.io/service") == [], 30, "the rollback"
+    )
     assert labelled(kube, ns, "karvdash.io/service") == []
     assert await manager.list(user) == []
 

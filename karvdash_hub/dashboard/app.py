@@ -50,13 +50,7 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
             err = ApiError(
                 status_code, "server-error", "something went wrong; see the service's log"
             )
-        self.set_header("Content-Type", JSON)
-        self.finish(json.dumps(err.to_dict()))
-
-    def send_error_json(self, err: ApiError):
-        self.set_status(err.status)
-        self.set_header("Content-Type", JSON)
-        self.finish(json.dumps(err.to_dict()))
+        self.reply(err.to_dict(), status=status_code)
 
     async def run(self, operation):
         try:
@@ -124,7 +118,7 @@ def api(method):
                 )
             await method(self, *args, **kwargs)
         except ApiError as err:
-            self.send_error_json(err)
+            self.reply(err.to_dict(), status=err.status)
 
     return wrapper
 

@@ -98,9 +98,14 @@ def test_sign_up_approval_and_jupyterlab_in_a_browser(browser, hub, shots):
         ) from None
     page.screenshot(path=str(shots / "jupyterlab.png"))
     page.goto(hub.url + "/user/erin/lab/tree")
-    page.wait_for_selector(".jp-DirListing-item >> text=shared", timeout=60_000)
-    root = page.inner_text(".jp-DirListing-content")
-    assert "private" in root and "shared" in root, root
+    # The listing's items can be laid out lazily (and count as hidden to Playwright
+    # on a loaded machine), so wait for the names in the listing's DOM instead.
+    listed = """() => Array.from(
+        document.querySelectorAll('.jp-DirListing-content .jp-DirListing-itemText'),
+        (item) => item.textContent.trim())"""
+    page.wait_for_function(f"() => ({listed})().includes('shared')", timeout=60_000)
+    names = page.evaluate(listed)
+    assert "private" in names and "shared" in names, names
 
     admin.goto(hub.url + "/hub/admin")
     admin.wait_for_load_state("networkidle")

@@ -6,12 +6,14 @@ writes the documentation's)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
 from conftest import missing_part
+from hub import Browser
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -117,3 +119,72 @@ def test_sign_up_approval_and_jupyterlab_in_a_browser(browser, hub, shots):
     page.screenshot(path=str(shots / "home.png"))
     page.close()
     admin.close()
+
+
+def browser_login(browser, hub, name, password):
+    page = browser.new_page(viewport={"width": 1200, "height": 760})
+    page.goto(hub.url + "/hub/login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", password)
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_url(lambda url: "/hub/login" not in url, timeout=30_000)
+    return page
+
+
+def page_json(page, url):
+    response = page.goto(url)
+    return response.status, json.loads(page.inner_text("body"))
+
+
+def fetch(page, method, url, body=None, xsrf=False):
+    """fetch() from the page itself: the browser sends its own cookies."""
+    return page.evaluate(
+        """async ([method, url, body, xsrf]) => {
+            const headers = {"Content-Type": "application/json"};
+            if (xsrf) {
+                const found = document.cookie.split("; ").find((c) => c.startsWith("_xsrf="));
+                headers["X-XSRFToken"] = found ? found.slice(6) : "";
+            }
+            const r = await fetch(url, {method, headers, credentials: "same-origin",
+                body: body === null ? undefined : JSON.stringify(body)});
+            return [r.status, await r.json()];
+        }""",
+        [method, url, body, xsrf],
+    )
+
+
+def test_the_dashboard_api_in_a_browser_logs_in_through_the_hub(browser, hub):
+    """HubOAuth: a logged-in browser reaches the API without a token; a write needs the
+    service's XSRF token (a cross-site form or script cannot launch anything); a user
+    only ever gets their own services."""
+    signup, admin = Browser(hub), Browser(hub)
+    signup.signup("frank", "frank-secret-5")
+    assert admin.login("admin", hub.admin_password)
+    admin.get("/hub/authorize/frank")
+
+    page = browser_login(browser, hub, "frank", "frank-secret-5")
+    api = hub.url + "/services/karvdash/api/"
+    status, me = page_json(page, api + "user")
+    assert status == 200 and me["name"] == "frank" and me["admin"] is False, me
+    assert me["namespace"] == hub.namespace("frank")
+    # the OAuth round trip ended back on the service, which set its own cookie
+    assert page.url == api + "user"
+
+    launch = {"template": "hello-kubernetes", "variables": {"NAME": "hello"}}
+    status, body = fetch(page, "POST", api + "services", launch)
+    assert status in (401, 403), (status, body)
+    assert page_json(page, api + "services") == (200, [])
+
+    status, body = fetch(page, "POST", api + "services", launch, xsrf=True)
+    assert status == 201, (status, body)
+    assert body["name"] == "hello" and body["namespace"] == hub.namespace("frank"), body
+    status, listed = page_json(page, api + "services")
+    assert status == 200 and [s["name"] for s in listed] == ["hello"], listed
+
+    status, body = page_json(page, api + "services?user=admin")
+    assert status == 403 and body["reason"] == "not-yours", body
+
+    status, body = fetch(page, "DELETE", api + "services/hello", xsrf=True)
+    assert status == 200 and body["name"] == "hello" and body["deleted"], (status, body)
+    assert page_json(page, api + "services") == (200, [])
+    page.close()

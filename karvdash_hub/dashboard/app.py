@@ -105,11 +105,17 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
 
 
 def api(method):
-    """Authenticated (a JSON 401 otherwise, never a redirect), errors as JSON."""
+    """Authenticated, errors as JSON. Without credentials a script gets a JSON 401; a
+    browser opening the page is sent through the hub's login and back (HubOAuth)."""
 
     async def wrapper(self, *args, **kwargs):
         try:
             if self.current_user is None:
+                if self.request.method == "GET" and "text/html" in self.request.headers.get(
+                    "Accept", ""
+                ):
+                    self.redirect(self.get_login_url())
+                    return
                 raise ApiError(
                     401,
                     "not-authenticated",

@@ -43,7 +43,9 @@ def document(version: str) -> dict:
             "version": version,
             "description": "Launch, list and stop services from templates; manage templates."
             " Authenticate with a JupyterHub token (`Authorization: token <token>`) or the"
-            " service's login cookie (browsers, with the `X-XSRFToken` header).",
+            " service's login cookie (browsers: a page opened without the cookie is sent"
+            " through the hub's login and back; writes need the `X-XSRFToken` header, the"
+            " value of the `_xsrf` cookie). Without either, the answer is a 401 in JSON.",
         },
         "servers": [{"url": "/services/karvdash/api"}],
         "components": {

@@ -11,10 +11,20 @@ Rules guaranteed (tested with an injection corpus):
   and ``procMount``/``sysctls`` other than the defaults are refused. (Pod Security
   admission in the namespace enforces the same; this gives the error first and says
   which object is at fault.)
-- No Service of type NodePort or LoadBalancer, no claim naming a volume
-  (``volumeName``/``selector``: a user's claims bind only to their own storage), no
-  Ingress for a host other than the service's own HOSTNAME.
-- :func:`inject` adds, to every object, Karvdash's labels, and to every pod template of
+- Pod volumes only of the kinds in :data:`ALLOWED_VOLUME_SOURCES` (configMap, secret,
+  emptyDir, projected, downwardAPI, persistentVolumeClaim, ephemeral): no inline NFS,
+  iSCSI, CSI, ... that could reach storage behind another user's claims.
+- No Service of type NodePort, LoadBalancer or ExternalName (an ExternalName Service
+  behind an Ingress would proxy to another user's service), no claim naming a volume
+  (``volumeName``/``selector``: a user's claims bind only to their own storage),
+  including StatefulSet claim templates and ephemeral volumes.
+- An Ingress serves the service's own HOSTNAME only: every rule names it, no default
+  backend, no ingress class (the installation chooses it) and only the annotations of
+  :data:`ALLOWED_INGRESS_ANNOTATIONS` (no snippets, aliases or auth overrides).
+- A field of the wrong shape (a list where a mapping belongs, ...) is a violation that
+  names it, never a crash.
+- :func:`inject` adds, to every object and StatefulSet claim template, Karvdash's
+  labels, and to every pod template of
   every workload the ``karvdash-private`` and ``karvdash-shared`` volumes mounted at
   ``/private`` and ``/shared`` in every container, and the KARVDASH_* environment;
   what the original Karvdash did with a mutating admission webhook.
@@ -38,6 +48,36 @@ ALLOWED_KINDS = {
     ("batch/v1", "CronJob"),
     ("policy/v1", "PodDisruptionBudget"),
     ("autoscaling/v2", "HorizontalPodAutoscaler"),
+}
+
+#: pod volume sources a template may use (what Pod Security "restricted" allows, less CSI)
+ALLOWED_VOLUME_SOURCES = {
+    "configMap",
+    "secret",
+    "emptyDir",
+    "projected",
+    "downwardAPI",
+    "persistentVolumeClaim",
+    "ephemeral",
+}
+
+#: ingress-nginx annotations that change only how the service's own traffic is proxied
+ALLOWED_INGRESS_ANNOTATIONS = {
+    f"nginx.ingress.kubernetes.io/{name}"
+    for name in (
+        "backend-protocol",
+        "proxy-body-size",
+        "proxy-buffering",
+        "proxy-request-buffering",
+        "proxy-connect-timeout",
+        "proxy-read-timeout",
+        "proxy-send-timeout",
+        "rewrite-target",
+        "use-regex",
+        "app-root",
+        "affinity",
+        "session-cookie-name",
+    )
 }
 
 #: capabilities that the Pod Security baseline standard allows adding
@@ -104,51 +144,134 @@ def _get(obj, path):
     return obj
 
 
-def _containers(spec: dict) -> list[dict]:
+class _Shape:
+    """Reads fields of a parsed object, recording a violation for a field of the wrong
+    shape instead of raising (the dry run would refuse it too, less clearly)."""
+
+    def __init__(self, bad: list[str]):
+        self.bad = bad
+
+    def mapping(self, parent: dict, key: str, where: str) -> dict:
+        value = parent.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.bad.append(f"{where}: {key} must be a mapping")
+            return {}
+        return value
+
+    def items(self, parent: dict, key: str, where: str) -> list[dict]:
+        value = parent.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            self.bad.append(f"{where}: {key} must be a list of mappings")
+            return []
+        return value
+
+    def strings(self, parent: dict, key: str, where: str) -> list[str]:
+        value = parent.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.bad.append(f"{where}: {key} must be a list of strings")
+            return []
+        return value
+
+
+def _containers(spec: dict, shape: _Shape | None = None, what: str = "") -> list[dict]:
     out = []
     for key in ("initContainers", "containers", "ephemeralContainers"):
+        if shape is not None:
+            out += shape.items(spec, key, what)
+            continue
         items = spec.get(key) or []
         if isinstance(items, list):
             out += [c for c in items if isinstance(c, dict)]
     return out
 
 
-def _check_pod(spec: dict, what: str) -> list[str]:
-    bad = []
+def _check_claim_spec(spec, what: str, shape: _Shape) -> None:
+    if spec is None:
+        return
+    if not isinstance(spec, dict):
+        shape.bad.append(f"{what}: the claim's spec must be a mapping")
+    elif spec.get("volumeName") is not None or spec.get("selector") is not None:
+        shape.bad.append(f"{what}: a claim cannot choose its volume (volumeName, selector)")
+
+
+def _check_pod(spec, what: str) -> list[str]:
+    bad: list[str] = []
     if not isinstance(spec, dict):
         return [f"{what}: the pod template has no spec"]
+    shape = _Shape(bad)
     for key in ("hostNetwork", "hostPID", "hostIPC"):
         if spec.get(key):
             bad.append(f"{what}: {key} is not allowed")
-    for vol in spec.get("volumes") or []:
-        if isinstance(vol, dict) and "hostPath" in vol:
-            bad.append(f"{what}: volume {vol.get('name')!s} is a hostPath, which is not allowed")
-    sc = spec.get("securityContext") or {}
-    if isinstance(sc, dict):
-        for sysctl in sc.get("sysctls") or []:
-            if isinstance(sysctl, dict) and sysctl.get("name") not in SAFE_SYSCTLS:
-                bad.append(f"{what}: sysctl {sysctl.get('name')!s} is not allowed")
-    for c in _containers(spec):
+    for vol in shape.items(spec, "volumes", what):
+        sources = [k for k in vol if k != "name"]
+        refused = [k for k in sources if k not in ALLOWED_VOLUME_SOURCES]
+        if refused:
+            bad.append(
+                f"{what}: volume {vol.get('name')!s} is a {refused[0]} volume, which is not"
+                f" allowed (allowed: {', '.join(sorted(ALLOWED_VOLUME_SOURCES))})"
+            )
+        ephemeral = vol.get("ephemeral")
+        if isinstance(ephemeral, dict):
+            claim = ephemeral.get("volumeClaimTemplate")
+            if isinstance(claim, dict):
+                _check_claim_spec(claim.get("spec"), f"{what} volume {vol.get('name')!s}", shape)
+    sc = shape.mapping(spec, "securityContext", what)
+    for sysctl in shape.items(sc, "sysctls", what + " securityContext"):
+        if sysctl.get("name") not in SAFE_SYSCTLS:
+            bad.append(f"{what}: sysctl {sysctl.get('name')!s} is not allowed")
+    for c in _containers(spec, shape, what):
         cname = f"{what} container {c.get('name')!s}"
-        csc = c.get("securityContext") or {}
-        if isinstance(csc, dict):
-            if csc.get("privileged"):
-                bad.append(f"{cname}: privileged containers are not allowed")
-            if csc.get("procMount") not in (None, "Default"):
-                bad.append(f"{cname}: procMount {csc.get('procMount')!s} is not allowed")
-            caps = (csc.get("capabilities") or {}).get("add") or []
-            extra = [str(cap) for cap in caps if str(cap) not in BASELINE_CAPABILITIES]
-            if extra:
-                bad.append(f"{cname}: adding capabilities {', '.join(extra)} is not allowed")
-        for port in c.get("ports") or []:
-            if isinstance(port, dict) and port.get("hostPort"):
+        csc = shape.mapping(c, "securityContext", cname)
+        if csc.get("privileged"):
+            bad.append(f"{cname}: privileged containers are not allowed")
+        if csc.get("procMount") not in (None, "Default"):
+            bad.append(f"{cname}: procMount {csc.get('procMount')!s} is not allowed")
+        caps = shape.mapping(csc, "capabilities", cname + " securityContext")
+        added = shape.strings(caps, "add", cname + " capabilities")
+        extra = [cap for cap in added if cap not in BASELINE_CAPABILITIES]
+        if extra:
+            bad.append(f"{cname}: adding capabilities {', '.join(extra)} is not allowed")
+        for port in shape.items(c, "ports", cname):
+            if port.get("hostPort"):
                 bad.append(f"{cname}: hostPort is not allowed")
+        shape.items(c, "volumeMounts", cname)
+        shape.items(c, "env", cname)
     return bad
+
+
+def _check_ingress(obj: dict, spec: dict, what: str, hostname: str, shape: _Shape) -> None:
+    bad = shape.bad
+    only = f"{what}: an Ingress may only serve host {hostname}"
+    rules = shape.items(spec, "rules", what)
+    for rule in rules:
+        if rule.get("host") != hostname:
+            bad.append(only)
+    if spec.get("defaultBackend") is not None:
+        bad.append(f"{what}: an Ingress may not have a defaultBackend (it would serve any host)")
+    if spec.get("ingressClassName") is not None:
+        bad.append(f"{what}: the ingress class is chosen by the installation, not a template")
+    for tls in shape.items(spec, "tls", what):
+        if any(host != hostname for host in shape.strings(tls, "hosts", what + " tls")):
+            bad.append(only)
+    annotations = shape.mapping(shape.mapping(obj, "metadata", what), "annotations", what)
+    for key in annotations:
+        if "ingress" in str(key) and key not in ALLOWED_INGRESS_ANNOTATIONS:
+            bad.append(
+                f"{what}: annotation {key} is not allowed on an Ingress (allowed:"
+                f" {', '.join(sorted(ALLOWED_INGRESS_ANNOTATIONS))})"
+            )
 
 
 def check(objects: list[dict], namespace: str, hostname: str) -> None:
     """Raise :class:`PolicyError` with every violation, or return."""
     bad: list[str] = []
+    shape = _Shape(bad)
     for obj in objects:
         what = describe(obj)
         if (obj.get("apiVersion"), obj.get("kind")) not in ALLOWED_KINDS:
@@ -158,30 +281,36 @@ def check(objects: list[dict], namespace: str, hostname: str) -> None:
                 f" template (allowed: {allowed})"
             )
             continue
-        meta = obj.get("metadata") or {}
+        meta = shape.mapping(obj, "metadata", what)
         if meta.get("namespace") not in (None, namespace):
             bad.append(f"{what}: objects can only be created in namespace {namespace}")
+        shape.mapping(meta, "labels", what + " metadata")
+        shape.mapping(meta, "annotations", what + " metadata")
+        spec = shape.mapping(obj, "spec", what)
         for path in pod_spec_paths(obj):
+            template = _get(obj, path[:-1])
+            if template is not None and not isinstance(template, dict):
+                bad.append(f"{what}: {'.'.join(path[:-1])} must be a mapping")
+                continue
+            if isinstance(template, dict):
+                tmeta = shape.mapping(template, "metadata", what + " pod template")
+                shape.mapping(tmeta, "labels", what + " pod template metadata")
             bad += _check_pod(_get(obj, path), what)
-        spec = obj.get("spec") or {}
-        if obj["kind"] == "Service" and spec.get("type") in ("NodePort", "LoadBalancer"):
-            bad.append(f"{what}: Services of type {spec['type']} are not allowed")
-        if obj["kind"] == "Service" and spec.get("externalIPs"):
-            bad.append(f"{what}: externalIPs are not allowed")
-        if obj["kind"] == "PersistentVolumeClaim" and (
-            spec.get("volumeName") or spec.get("selector")
-        ):
-            bad.append(f"{what}: a claim cannot choose its volume (volumeName, selector)")
-        if obj["kind"] == "Ingress":
-            for rule in spec.get("rules") or []:
-                if isinstance(rule, dict) and rule.get("host") not in (None, hostname):
-                    bad.append(f"{what}: an Ingress may only serve host {hostname}")
-            for tls in spec.get("tls") or []:
-                for host in (tls or {}).get("hosts") or []:
-                    if host != hostname:
-                        bad.append(f"{what}: an Ingress may only serve host {hostname}")
+        kind = obj["kind"]
+        if kind == "Service":
+            if spec.get("type") in ("NodePort", "LoadBalancer", "ExternalName"):
+                bad.append(f"{what}: Services of type {spec['type']} are not allowed")
+            if spec.get("externalIPs") or spec.get("externalName"):
+                bad.append(f"{what}: externalIPs and externalName are not allowed")
+        if kind == "PersistentVolumeClaim":
+            _check_claim_spec(spec, what, shape)
+        if kind == "StatefulSet":
+            for claim in shape.items(spec, "volumeClaimTemplates", what):
+                _check_claim_spec(claim.get("spec"), f"{what} claim template", shape)
+        if kind == "Ingress":
+            _check_ingress(obj, spec, what, hostname, shape)
     if bad:
-        raise PolicyError(bad)
+        raise PolicyError(list(dict.fromkeys(bad)))
 
 
 def inject(
@@ -195,6 +324,11 @@ def inject(
         meta["labels"] = {**(meta.get("labels") or {}), **labels}
         if annotations:
             meta["annotations"] = {**(meta.get("annotations") or {}), **annotations}
+        if obj.get("kind") == "StatefulSet":
+            # the claims its controller makes carry the labels too: stop deletes them
+            for claim in obj.get("spec", {}).get("volumeClaimTemplates") or []:
+                cmeta = claim.setdefault("metadata", {})
+                cmeta["labels"] = {**(cmeta.get("labels") or {}), **labels}
         for path in pod_spec_paths(obj):
             template_path = path[:-1]
             pod_template = _get(obj, template_path)

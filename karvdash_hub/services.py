@@ -24,7 +24,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 from kubernetes_asyncio.client.exceptions import ApiException
-from traitlets import Dict, Unicode
+from traitlets import Bool, Dict, Unicode
 from traitlets.config import LoggingConfigurable
 
 from . import names, policy, storage
@@ -35,6 +35,8 @@ from .templatestore import TemplateStore
 
 SERVICE_LABEL = "karvdash.io/service"
 TEMPLATE_LABEL = "karvdash.io/template"
+#: on every Ingress: the first label of its host (``<name>-<user>``), to find who holds it
+HOST_LABEL = "karvdash.io/host"
 #: creation order: the Service first (its name is the lock on NAME), the Ingress last
 ORDER = [
     "Service",
@@ -87,6 +89,14 @@ class ServiceManager(LoggingConfigurable):
         config=True,
         help="Annotations added to the Ingress of services whose template has 'auth: true'"
         " (the ingress controller asks the hub whether the visitor is the owner).",
+    )
+    expose_without_login = Bool(
+        False,
+        config=True,
+        help="Create the Ingress of services whose template has 'auth: true' even when no"
+        " auth_annotations are configured. Off by default: without them such a service"
+        " would be open to anyone who reaches the ingress, so it runs without an address"
+        " (reachable inside the cluster only) until the installation configures them.",
     )
     registry_url = Unicode("", config=True, help="Value of the REGISTRY variable.")
 
@@ -152,8 +162,11 @@ class ServiceManager(LoggingConfigurable):
             "karvdash.io/created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         objects = policy.inject(objects, self.labels(username, name, template.id), env, annotations)
+        if not self.exposes(template):
+            objects = [o for o in objects if o["kind"] != "Ingress"]
         for obj in objects:
             if obj["kind"] == "Ingress":
+                obj["metadata"]["labels"][HOST_LABEL] = system["HOSTNAME"].split(".")[0]
                 spec = obj.setdefault("spec", {})
                 if self.ingress_class:
                     spec["ingressClassName"] = self.ingress_class
@@ -163,6 +176,24 @@ class ServiceManager(LoggingConfigurable):
                     obj["metadata"]["annotations"].update(self.auth_annotations)
         objects.sort(key=lambda o: ORDER.index(o["kind"]) if o["kind"] in ORDER else len(ORDER))
         return objects
+
+    def exposes(self, template) -> bool:
+        """Whether the service's Ingress is created: always for ``auth: false``; for
+        ``auth: true`` only when the ingress can ask for the owner's login."""
+        return not template.auth or bool(self.auth_annotations) or self.expose_without_login
+
+    async def _host_taken(self, dyn, objects, ns: str) -> bool:
+        """Another user's Ingress holds this service's host (``svc-x`` of user ``bob``
+        and ``svc`` of user ``x-bob`` make the same host): first come, first served."""
+        hosts = {o["metadata"]["labels"][HOST_LABEL] for o in objects if o["kind"] == "Ingress"}
+        if not hosts:
+            return False
+        res = await dyn.resources.get(api_version="networking.k8s.io/v1", kind="Ingress")
+        for host in hosts:
+            found = await dyn.get(res, label_selector=f"{HOST_LABEL}={host}")
+            if any(item.metadata.namespace != ns for item in found.items):
+                return True
+        return False
 
     # -- operations
 
@@ -201,10 +232,20 @@ class ServiceManager(LoggingConfigurable):
             failures = [
                 (o, e) for o, e in zip(objects, dry, strict=True) if isinstance(e, Exception)
             ]
-            if any(getattr(e, "status", None) == 409 for _, e in failures):
+            conflicts = [o for o, e in failures if getattr(e, "status", None) == 409]
+            if conflicts or await self._host_taken(dyn, objects, ns):
+                foreign = [o for o in conflicts if not o["metadata"]["name"].startswith(name)]
+                if foreign:
+                    raise ApiError(
+                        409,
+                        "object-exists",
+                        f"{policy.describe(foreign[0])} already exists in {ns} and its name"
+                        " does not depend on NAME; stop the service that made it, or delete"
+                        " it",
+                    )
                 if template.singleton:
                     raise ApiError(409, "singleton", f"'{template.name}' already runs as {name}")
-                continue  # the name is taken: try another
+                continue  # the name (or its address) is taken: try another
             if failures:
                 for _, e in failures:
                     if not isinstance(e, ApiException):
@@ -238,13 +279,20 @@ class ServiceManager(LoggingConfigurable):
                 raise
             hostname = self.system_variables(name, username)["HOSTNAME"]
             has_ingress = any(o["kind"] == "Ingress" for o in objects)
-            return {
+            launched = {
                 "name": name,
                 "template": template.id,
                 "namespace": ns,
                 "url": f"{self.url_scheme}://{hostname}/" if has_ingress else None,
                 "objects": [f"{o['kind']}/{o['metadata']['name']}" for o in objects],
             }
+            if not self.exposes(template):
+                launched["warning"] = (
+                    "no address: this service asks for its owner's login, and the"
+                    " installation has no ingress login configured; it is reachable inside"
+                    " the cluster only"
+                )
+            return launched
         raise ApiError(
             409, "name-taken", f"could not find a free name like '{desired}'; choose one"
         )

@@ -36,6 +36,7 @@ import yaml
 MAX_BYTES = 256 * 1024
 MAX_DOCUMENTS = 64
 MAX_VALUE_LENGTH = 4096
+MAX_DEPTH = 48
 SYSTEM_VARIABLES = ("NAME", "NAMESPACE", "HOSTNAME", "REGISTRY", "PRIVATE", "SHARED")
 HIDDEN_VARIABLES = tuple(v for v in SYSTEM_VARIABLES if v != "NAME")
 VARIABLE_TYPES = ("string", "integer", "boolean")
@@ -103,10 +104,28 @@ class Template:
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader without anchors and aliases."""
+    """SafeLoader without anchors and aliases, nesting at most :data:`MAX_DEPTH` deep,
+    and with dates left as text (Kubernetes objects are JSON)."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
 
     def compose_node(self, parent, index):
         event = self.peek_event()
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise TemplateError(
+                    f"the YAML nests more than {MAX_DEPTH} levels deep",
+                    f"line {event.start_mark.line + 1}",
+                )
+            return self._compose_checked(event, parent, index)
+        finally:
+            self._depth -= 1
+
+    def _compose_checked(self, event, parent, index):
         if isinstance(event, yaml.AliasEvent):
             raise TemplateError(
                 "YAML aliases (*name) are not allowed in templates",
@@ -140,7 +159,27 @@ def _load_documents(text: str) -> list[dict]:
     for i, doc in enumerate(docs):
         if not isinstance(doc, dict):
             raise TemplateError("every document must be a mapping", f"document {i + 1}")
+        _check_json(doc, f"document {i + 1}")
     return docs
+
+
+def _check_json(value, where: str, path: str = "") -> None:
+    """Only what JSON has: a Kubernetes object cannot hold sets, bytes or dates."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TemplateError(
+                    f"keys must be text; quote {key!r}", f"{where}, {path or 'top level'}"
+                )
+            _check_json(item, where, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            _check_json(item, where, f"{path}[{n}]")
+    elif not isinstance(value, str | int | float | bool | type(None)):
+        raise TemplateError(
+            f"a {type(value).__name__} value cannot be part of a Kubernetes object",
+            f"{where}, {path or 'top level'}",
+        )
 
 
 def parse(text: str, template_id: str) -> Template:

@@ -31,9 +31,14 @@ def manager(kubeconfig, tmp_path):
     cfg.Provisioner.private_volume = {"hostPath": {"path": str(tmp_path / "private")}}
     cfg.Provisioner.shared_volume = {"hostPath": {"path": str(tmp_path / "shared")}}
     cfg.ServiceManager.domain = "example.org"
+    cfg.ServiceManager.auth_annotations = AUTH
     Provisioner.clear_instance()
     yield ServiceManager(config=cfg)
     Provisioner.clear_instance()
+
+
+#: what an installation with ingress-nginx would set (the hub answers the auth request)
+AUTH = {"nginx.ingress.kubernetes.io/auth-url": "http://hub.example/hub/karvdash/auth"}
 
 
 @pytest.fixture
@@ -193,6 +198,8 @@ EVIL = {
     "other namespace": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: $NAME-cm, namespace: default}\n",
     "host path": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: $NAME-h}\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers: [{name: c, image: x}]\n      volumes: [{name: root, hostPath: {path: /}}]\n",
     "privileged": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: $NAME-p}\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers: [{name: c, image: x, securityContext: {privileged: true}}]\n",
+    "nfs volume": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: $NAME-n}\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers: [{name: c, image: x}]\n      volumes: [{name: files, nfs: {server: nfs.example.org, path: /exports}}]\n",
+    "external name": "apiVersion: v1\nkind: Service\nmetadata: {name: $NAME-x}\nspec: {type: ExternalName, externalName: zeppelin.karvdash-bob.svc.cluster.local}\n",
 }
 
 
@@ -280,3 +287,129 @@ async def test_an_unknown_template_or_service_is_a_404(manager, user):
         with pytest.raises(ApiError) as err:
             await attempt
         assert err.value.status == 404
+
+
+async def test_a_service_that_asks_for_login_gets_no_address_while_login_is_not_configured(
+    manager, user, kube
+):
+    """Without auth_annotations an 'auth: true' service would be open to anyone who
+    reaches the ingress: it runs without its Ingress. 'auth: false' ones keep theirs."""
+    open_manager = ServiceManager(config=manager.config.copy())
+    open_manager.auth_annotations = {}
+    ns = manager.provisioner.namespace(user)
+    guarded = await open_manager.launch(user, "hello-kubernetes", {})
+    assert guarded["url"] is None and "no address" in guarded["warning"]
+    assert not any(o.startswith("Ingress/") for o in guarded["objects"])
+    public = await open_manager.launch(user, "minio", {})
+    assert public["url"] == f"https://minio-{user}.example.org/"
+    networking = client.NetworkingV1Api(kube)
+    ingresses = networking.list_namespaced_ingress(ns).items
+    assert [i.metadata.labels["karvdash.io/service"] for i in ingresses] == ["minio"]
+    # with the installation's login configured, the Ingress carries it
+    login = await manager.launch(user, "hello-kubernetes", {"NAME": "behind-login"})
+    ing = networking.read_namespaced_ingress("behind-login", ns)
+    assert AUTH.items() <= ing.metadata.annotations.items()
+    assert login["url"] == f"https://behind-login-{user}.example.org/"
+
+
+async def test_an_address_held_by_another_user_is_not_taken_over(manager, user, kube):
+    """NAME 'web-x' of user U and NAME 'web' of user 'x-U' make the same host name: the
+    second launch gets another name, and each host has one Ingress in the cluster."""
+    other = f"x-{user}"
+    try:
+        first = await manager.launch(user, "hello-kubernetes", {"NAME": "web-x"})
+        second = await manager.launch(other, "hello-kubernetes", {"NAME": "web"})
+        assert first["url"] == f"https://web-x-{user}.example.org/"
+        assert second["name"].startswith("web-") and second["url"] != first["url"]
+        networking = client.NetworkingV1Api(kube)
+        holders = networking.list_ingress_for_all_namespaces(
+            label_selector=f"karvdash.io/host=web-x-{user}"
+        ).items
+        assert [i.metadata.namespace for i in holders] == [first["namespace"]]
+    finally:
+        await manager.provisioner.delete(other)
+
+
+FIXED_NAME = """
+kind: Template
+name: Fixed Name
+variables:
+- {name: NAME, default: fixed}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: $NAME}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {a: b}
+"""
+
+
+async def test_an_object_whose_name_does_not_follow_name_is_named_when_it_collides(
+    manager, user, kube
+):
+    added = await manager.templates.add(user, FIXED_NAME)
+    first = await manager.launch(user, added["id"], {})
+    with pytest.raises(ApiError) as taken:
+        await manager.launch(user, added["id"], {"NAME": "again"})
+    assert taken.value.status == 409 and taken.value.reason == "object-exists"
+    assert "ConfigMap settings" in taken.value.message
+    ns = manager.provisioner.namespace(user)
+    assert labelled(kube, ns, "karvdash.io/service") == labelled(
+        kube, ns, f"karvdash.io/service={first['name']}"
+    )
+
+
+STATEFUL = """
+kind: Template
+name: Stateful
+variables:
+- {name: NAME, default: stateful}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: $NAME}
+spec: {clusterIP: None, selector: {app: $NAME}, ports: [{port: 80}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: $NAME}
+spec:
+  serviceName: $NAME
+  replicas: 2
+  selector: {matchLabels: {app: $NAME}}
+  template:
+    metadata: {labels: {app: $NAME}}
+    spec:
+      containers:
+      - name: db
+        image: postgres:16
+        volumeMounts: [{name: data, mountPath: /var/lib/postgresql/data}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+"""
+
+
+async def test_stopping_a_stateful_service_removes_the_claims_its_controller_made(
+    manager, user, kube
+):
+    added = await manager.templates.add(user, STATEFUL)
+    launched = await manager.launch(user, added["id"], {})
+    ns, name = launched["namespace"], launched["name"]
+    await asyncio.to_thread(wait_running, kube, ns, name)
+    core = client.CoreV1Api(kube)
+    selector = f"karvdash.io/service={name}"
+    claims = core.list_namespaced_persistent_volume_claim(ns, label_selector=selector).items
+    assert sorted(c.metadata.name for c in claims) == [f"data-{name}-0", f"data-{name}-1"]
+    stopped = await manager.stop(user, name)
+    assert f"PersistentVolumeClaim/data-{name}-0" in stopped["deleted"]
+
+    def claims_gone():
+        left = core.list_namespaced_persistent_volume_claim(ns, label_selector=selector)
+        return left.items == []
+
+    await asyncio.to_thread(wait_for, claims_gone, 60, "the StatefulSet's claims to go")

@@ -325,12 +325,169 @@ POLICY_CASES = {
 }
 
 
+DEPLOYMENT_WITH_VOLUME = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: $NAME-v}
+spec:
+  selector: {matchLabels: {a: b}}
+  template:
+    metadata: {labels: {a: b}}
+    spec:
+      containers: [{name: c, image: x}]
+      volumes: [{name: v, VOLUME}]
+"""
+INGRESS = """apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: $NAME-i, annotations: {ANNOTATIONS}}
+spec:
+SPEC"""
+BACKEND = "{service: {name: $NAME, port: {number: 80}}}"
+
+
+def ingress(spec: str, annotations: str = "") -> str:
+    return INGRESS.replace("ANNOTATIONS", annotations).replace("SPEC", spec)
+
+
+POLICY_CASES.update(
+    {
+        # inline network storage would reach files behind any user's claims
+        "nfs volume": DEPLOYMENT_WITH_VOLUME.replace(
+            "VOLUME", "nfs: {server: nfs.example.org, path: /exports/karvdash/private}"
+        ),
+        "csi inline volume": DEPLOYMENT_WITH_VOLUME.replace(
+            "VOLUME", "csi: {driver: nfs.csi.k8s.io, volumeAttributes: {server: x, share: /}}"
+        ),
+        "iscsi volume": DEPLOYMENT_WITH_VOLUME.replace(
+            "VOLUME", "iscsi: {targetPortal: 10.0.0.1, iqn: x, lun: 0}"
+        ),
+        "ephemeral claim choosing a volume": DEPLOYMENT_WITH_VOLUME.replace(
+            "VOLUME",
+            "ephemeral: {volumeClaimTemplate: {spec: {volumeName: karvdash-bob-private,"
+            " accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}}}",
+        ),
+        "StatefulSet claim choosing a volume": """apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: $NAME-s}
+spec:
+  serviceName: $NAME
+  selector: {matchLabels: {a: b}}
+  template:
+    metadata: {labels: {a: b}}
+    spec: {containers: [{name: c, image: x}]}
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      selector: {matchLabels: {user: bob}}
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 1Gi}}
+""",
+        # another user's service behind this user's address
+        "ExternalName": """apiVersion: v1
+kind: Service
+metadata: {name: $NAME-x}
+spec: {type: ExternalName, externalName: zeppelin.karvdash-bob.svc.cluster.local}
+""",
+        # taking more than the service's own address
+        "Ingress rule without a host": ingress(
+            "  rules: [{http: {paths: [{path: /, pathType: Prefix, backend: " + BACKEND + "}]}}]\n"
+        ),
+        "Ingress default backend": ingress("  defaultBackend: " + BACKEND + "\n"),
+        "Ingress server alias": ingress(
+            "  rules: [{host: $HOSTNAME}]\n",
+            "nginx.ingress.kubernetes.io/server-alias: zeppelin-bob.example.org",
+        ),
+        "Ingress snippet": ingress(
+            "  rules: [{host: $HOSTNAME}]\n",
+            "nginx.ingress.kubernetes.io/configuration-snippet: 'auth_request off;'",
+        ),
+        "Ingress auth override": ingress(
+            "  rules: [{host: $HOSTNAME}]\n", "nginx.ingress.kubernetes.io/auth-url: ''"
+        ),
+        "Ingress own class": ingress(
+            "  ingressClassName: public-no-auth\n  rules: [{host: $HOSTNAME}]\n"
+        ),
+        "Ingress TLS for another host": ingress(
+            "  rules: [{host: $HOSTNAME}]\n  tls: [{hosts: [zeppelin-bob.example.org]}]\n"
+        ),
+    }
+)
+
+#: fields of the wrong shape: a violation that names the field, never a crash
+SHAPE_CASES = {
+    "volumes not a list": ("volumes: 5", "volumes must be a list"),
+    "capabilities a list": (
+        "containers: [{name: c, image: x, securityContext: {capabilities: [SYS_ADMIN]}}]",
+        "capabilities must be a mapping",
+    ),
+    "volumeMounts a mapping": (
+        "containers: [{name: c, image: x, volumeMounts: {}}]",
+        "volumeMounts must be a list",
+    ),
+    "containers a string": ("containers: nginx", "containers must be a list"),
+    "env a mapping": ("containers: [{name: c, image: x, env: {A: b}}]", "env must be a list"),
+}
+
+
 @pytest.mark.parametrize("case", sorted(POLICY_CASES))
 def test_the_policy_refuses_what_a_template_may_not_create(case):
     objs = render(parse(with_object(POLICY_CASES[case]), "evil"), {}, SYSTEM)
     with pytest.raises(policy.PolicyError) as refused:
         policy.check(objs, SYSTEM["NAMESPACE"], SYSTEM["HOSTNAME"])
     assert refused.value.violations
+    # the violations name the offending object, not the harmless ones of the template
+    harmless = tuple(f"{kind} hello:" for kind in ("Deployment", "Service", "Ingress"))
+    assert not any(v.startswith(harmless) for v in refused.value.violations), refused.value
+
+
+@pytest.mark.parametrize("case", sorted(SHAPE_CASES))
+def test_a_field_of_the_wrong_shape_is_a_violation_not_a_crash(case):
+    field, message = SHAPE_CASES[case]
+    text = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: $NAME-w}\nspec:\n"
+        "  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n"
+        f"    spec:\n      {field}\n"
+    )
+    objs = render(parse(with_object(text), "shape"), {}, SYSTEM)
+    with pytest.raises(policy.PolicyError, match=message):
+        policy.check(objs, SYSTEM["NAMESPACE"], SYSTEM["HOSTNAME"])
+
+
+@pytest.mark.parametrize(
+    "doc, message",
+    [
+        ("data: {a: " + "[" * 100 + "]" * 100 + "}", "nests more than"),
+        ("data: !!set {a, b}", "a set value"),
+        ("data: {a: !!binary aGVsbG8=}", "a bytes value"),
+        ("data: {1: one}", "keys must be text"),
+    ],
+)
+def test_yaml_that_is_not_json_is_refused_where_it_is(doc, message):
+    text = with_object(f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: $NAME-c}}\n{doc}\n")
+    with pytest.raises(TemplateError, match=message) as refused:
+        parse(text, "nonjson")
+    assert "document 5" in str(refused.value) or "line " in str(refused.value)
+
+
+def test_dates_stay_text():
+    text = with_object(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: $NAME-c}\ndata: {day: 2024-01-01}\n"
+    )
+    objs = render(parse(text, "dates"), {}, SYSTEM)
+    assert objs[-1]["data"] == {"day": "2024-01-01"}
+
+
+def test_statefulset_claims_carry_the_service_labels():
+    text = with_object(
+        POLICY_CASES["StatefulSet claim choosing a volume"].replace(
+            "      selector: {matchLabels: {user: bob}}\n", ""
+        )
+    )
+    objs = render(parse(text, "sts"), {}, SYSTEM)
+    policy.check(objs, SYSTEM["NAMESPACE"], SYSTEM["HOSTNAME"])
+    labels = {"karvdash.io/service": "hello"}
+    out = policy.inject(objs, labels, {})
+    claim = out[-1]["spec"]["volumeClaimTemplates"][0]
+    assert claim["metadata"]["labels"] == labels
 
 
 def test_an_object_in_another_namespace_is_refused():

@@ -66,26 +66,28 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
                 f"the Kubernetes API cannot be reached ({err}); try again",
             ) from None
         except ApiException as err:
-            if err.status in (401, 403):
-                raise ApiError(
-                    503,
-                    "cluster-forbidden",
-                    "the dashboard service is not allowed to do this in the cluster",
-                ) from None
-            raise
+            raise cluster_error(err) from None
 
-    async def target_user(self, requested: str | None = None) -> str:
-        """The user whose things a request acts on: oneself, or anyone for an admin."""
+    async def target_user(self, requested: str | None = None, writes: bool = False) -> str:
+        """The user whose things a request acts on: oneself, or anyone for an admin.
+
+        Before a write, the hub is asked again (no cache) whether the user still exists:
+        a deleted user's token may linger in the service's cache for a minute, and must
+        not bring their namespace back."""
         me = self.current_user
         requested = requested or self.get_query_argument("user", None)
+        if not isinstance(requested, str | None):
+            raise ApiError(400, "bad-user", '"user" must be a user name')
+        users = self.settings["hub_users"]
+        if writes and await users.get(me["name"], fresh=True) is None:
+            raise ApiError(401, "not-authenticated", f"there is no user '{me['name']}' any more")
         if not requested or requested == me["name"]:
             return me["name"]
-        users = self.settings["hub_users"]
         if not await users.is_admin(me):
             raise ApiError(
                 403, "not-yours", "only admins can act on another user's services and templates"
             )
-        if await users.get(requested) is None:
+        if await users.get(requested, fresh=writes) is None:
             raise ApiError(404, "no-such-user", f"there is no user '{requested}'")
         return requested
 
@@ -102,6 +104,33 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
         self.set_status(status)
         self.set_header("Content-Type", JSON)
         self.finish(json.dumps(data))
+
+
+def cluster_error(err: ApiException) -> ApiError:
+    """What an answer of the Kubernetes API means to the user of the dashboard."""
+    try:
+        message = json.loads(err.body).get("message") or str(err.reason)
+    except (TypeError, ValueError, AttributeError):
+        message = str(err.reason)
+    if "being terminated" in message:
+        return ApiError(
+            409,
+            "namespace-terminating",
+            "this user's namespace is being deleted; try again when it is gone",
+        )
+    if err.status in (401, 403):
+        return ApiError(
+            503,
+            "cluster-forbidden",
+            "the dashboard service is not allowed to do this in the cluster",
+        )
+    if err.status == 404:
+        return ApiError(404, "not-found", f"not found in the cluster: {message}")
+    if err.status == 409:
+        return ApiError(409, "conflict", f"the cluster says: {message}; try again")
+    if err.status in (400, 422):
+        return ApiError(422, "rejected-by-cluster", f"the cluster refused it: {message}")
+    return ApiError(503, "cluster-error", f"the cluster answered {err.status}: {message}")
 
 
 def api(method):
@@ -151,7 +180,7 @@ class ServicesHandler(BaseHandler):
     @api
     async def post(self):
         body = self.json_body()
-        user = await self.target_user(body.get("user"))
+        user = await self.target_user(body.get("user"), writes=True)
         template_id = body.get("template")
         if not isinstance(template_id, str) or not template_id:
             raise ApiError(
@@ -194,7 +223,9 @@ class TemplatesHandler(BaseHandler):
                 raise ApiError(400, "bad-encoding", "a template is UTF-8 text") from None
         if not isinstance(text, str) or not text.strip():
             raise ApiError(400, "missing-template", "send the template's YAML as the body")
-        user = await self.target_user(requested)
+        if not isinstance(template_id, str | None):
+            raise ApiError(400, "bad-id", '"id" must be text: lower-case letters, digits, "-"')
+        user = await self.target_user(requested, writes=True)
         added = await self.run(self.manager.templates.add(user, text, template_id))
         self.reply(added, status=201)
 
@@ -238,9 +269,9 @@ class HubUsers:
         self.ttl = ttl
         self._cache: dict[str, tuple[float, dict | None]] = {}
 
-    async def get(self, name: str) -> dict | None:
+    async def get(self, name: str, fresh: bool = False) -> dict | None:
         hit = self._cache.get(name)
-        if hit and time.monotonic() - hit[0] < self.ttl:
+        if hit and not fresh and time.monotonic() - hit[0] < self.ttl:
             return hit[1]
         request = HTTPRequest(
             url_path_join(self.hub_auth.api_url, "users", url_escape(name, plus=False)),
@@ -254,6 +285,8 @@ class HubUsers:
             if err.code != 404:
                 raise ApiError(503, "hub-unreachable", f"the hub did not answer ({err})") from None
             model = None
+        except OSError as err:
+            raise ApiError(503, "hub-unreachable", f"the hub cannot be reached ({err})") from None
         self._cache[name] = (time.monotonic(), model)
         return model
 

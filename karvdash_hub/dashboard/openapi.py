@@ -151,9 +151,20 @@ def document(version: str) -> dict:
                         },
                         "template": {"type": "string"},
                         "namespace": {"type": "string"},
-                        "url": {"type": ["string", "null"]},
+                        "url": {
+                            "type": ["string", "null"],
+                            "description": "null when the service has no Ingress, or asks"
+                            " for its owner's login and the installation has no ingress"
+                            " login configured (then `warning` says so)",
+                        },
                         "objects": {"type": "array", "items": {"type": "string"}},
+                        "warning": {
+                            "type": "string",
+                            "description": "something the user should know about the"
+                            " launched service",
+                        },
                     },
+                    "additionalProperties": False,
                 },
                 "Stopped": {
                     "type": "object",

@@ -246,7 +246,7 @@ def test_bad_templates_get_a_422_that_says_where(api):
     )
     assert r.status_code == 400 and r.json()["reason"] == "bad-json"
     r = bob.call("POST", "templates", json={"data": CUSTOM, "id": 5})
-    assert r.status_code == 400 and r.json()["reason"] == "bad-id"
+    assert r.status_code == 400 and r.json()["reason"] == "bad-template-id"
     deep = (
         CUSTOM + "---\napiVersion: v1\nkind: ConfigMap\ndata: {a: " + "[" * 500 + "]" * 500 + "}\n"
     )

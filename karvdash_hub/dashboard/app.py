@@ -224,7 +224,9 @@ class TemplatesHandler(BaseHandler):
         if not isinstance(text, str) or not text.strip():
             raise ApiError(400, "missing-template", "send the template's YAML as the body")
         if not isinstance(template_id, str | None):
-            raise ApiError(400, "bad-id", '"id" must be text: lower-case letters, digits, "-"')
+            raise ApiError(
+                400, "bad-template-id", '"id" must be text: lower-case letters, digits, "-"'
+            )
         user = await self.target_user(requested, writes=True)
         added = await self.run(self.manager.templates.add(user, text, template_id))
         self.reply(added, status=201)

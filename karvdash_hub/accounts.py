@@ -8,18 +8,22 @@ when the user logs in or is deleted.
   (oauthenticator's GenericOAuthenticator).
 
 Both provision the user's namespace at every login (idempotent), so that it exists
-before any server is started, and remove it when an admin deletes the user. Who is an
-admin is decided by JupyterHub's roles alone (``admin_users`` gives the admin role).
+before any server is started, and remove it when an admin deletes the user: first the
+namespace, volumes and files, then the login record, so that a deletion that fails
+leaves an account that still works and can be deleted again. Who is an admin is
+decided by JupyterHub's roles alone (``admin_users`` gives the admin role).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 from pathlib import Path
 
 from jupyterhub.handlers import BaseHandler
 from jupyterhub.scopes import needs_scope
+from kubernetes_asyncio.client.exceptions import ApiException
 from nativeauthenticator import NativeAuthenticator
 from nativeauthenticator.handlers import LoginHandler as NativeLoginHandler
 from oauthenticator.generic import GenericOAuthenticator
@@ -27,7 +31,7 @@ from tornado import web
 from traitlets import Bool, Unicode
 from traitlets.config import LoggingConfigurable
 
-from .provisioning import Provisioner, ProvisioningError
+from .provisioning import NamespaceConflict, Provisioner, ProvisioningError
 
 
 class KarvdashAccountsMixin(LoggingConfigurable):
@@ -37,8 +41,10 @@ class KarvdashAccountsMixin(LoggingConfigurable):
         False,
         config=True,
         help="Delete a user's private files when the user is deleted through JupyterHub's"
-        " admin page or API. Default: keep them (an admin can purge them later from"
-        " /hub/karvdash/delete-user/<name>).",
+        " admin page or API (needs Provisioner.private_root). Default: keep them, moved"
+        " aside to <private_root>/.deleted/<user>-<UTC time> so that a new account of the"
+        " same name starts empty; an admin can purge them later from"
+        " /hub/karvdash/delete-user/<name>.",
     )
 
     @property
@@ -50,6 +56,9 @@ class KarvdashAccountsMixin(LoggingConfigurable):
         if authentication:
             try:
                 await self.provisioner.ensure(authentication["name"])
+            except NamespaceConflict as err:
+                self.log.error("Provisioning %s refused: %s", authentication["name"], err)
+                raise web.HTTPError(409, f"Your workspace cannot be prepared: {err}.") from err
             except ProvisioningError as err:
                 self.log.error("Provisioning %s failed: %s", authentication["name"], err)
                 raise web.HTTPError(
@@ -57,11 +66,33 @@ class KarvdashAccountsMixin(LoggingConfigurable):
                 ) from err
         return authentication
 
-    async def delete_user(self, user):
+    async def delete_user(self, user, *, purge_files: bool | None = None):
+        """Deprovision the user, then remove the login record (JupyterHub's hook).
+
+        ``purge_files`` defaults to ``purge_files_on_delete``. When deprovisioning
+        fails nothing of the account is removed, and the error says why.
+        """
+        purge = self.purge_files_on_delete if purge_files is None else purge_files
+        await self.deprovision(user.name, purge_files=purge)
         result = super().delete_user(user)
         if asyncio.iscoroutine(result):
             await result
-        await self.provisioner.delete(user.name, purge_files=self.purge_files_on_delete)
+
+    async def deprovision(self, name: str, *, purge_files: bool) -> None:
+        """:meth:`Provisioner.delete`, with its errors as HTTP errors that say what to do."""
+        try:
+            await self.provisioner.delete(name, purge_files=purge_files)
+        except ProvisioningError as err:
+            self.log.error("Deleting %s failed: %s", name, err)
+            raise web.HTTPError(409, f"User {name} was not deleted: {err}.") from err
+        except ApiException as err:
+            self.log.error("Deleting %s failed: %s", name, err)
+            raise web.HTTPError(
+                503,
+                f"User {name} was not fully deleted: the cluster answered {err.status}"
+                f" {err.reason} when deleting their namespace or volumes. The account is"
+                " kept; delete it again once the cluster allows it.",
+            ) from err
 
     def get_handlers(self, app):
         return [*super().get_handlers(app), (r"/karvdash/delete-user/([^/]+)", DeleteUserHandler)]
@@ -73,12 +104,14 @@ class DeleteUserHandler(BaseHandler):
     @needs_scope("admin:users")
     async def get(self, name):
         user = self.find_user(name)
-        folder = self.authenticator.provisioner.private_folder(name)
+        provisioner = self.authenticator.provisioner
+        folder = provisioner.private_folder(name)
+        has_files = bool(folder and folder.exists()) or bool(provisioner.kept_folders(name))
         html = await self.render_template(
             "karvdash-delete-user.html",
             target=name,
             exists=user is not None,
-            has_files=bool(folder and folder.exists()),
+            has_files=has_files,
             namespace=self.authenticator.provisioner.namespace(name),
         )
         self.finish(html)
@@ -92,12 +125,13 @@ class DeleteUserHandler(BaseHandler):
                 raise web.HTTPError(400, "You cannot delete your own account.")
             if user.running:
                 await self.stop_single_user(user)
-            # the authenticator's delete_user removes the namespace
-            await self.authenticator.delete_user(user)
+            # the authenticator's delete_user removes the namespace and the files first
+            await self.authenticator.delete_user(user, purge_files=purge)
             await user.delete_spawners()
             self.users.delete(user)
-        if purge:
-            await self.authenticator.provisioner.delete(name, purge_files=True)
+        elif purge:
+            # files kept from an earlier deletion
+            await self.authenticator.deprovision(name, purge_files=True)
         self.redirect(self.hub.base_url + "admin")
 
 
@@ -172,10 +206,7 @@ class KarvdashNativeAuthenticator(KarvdashAccountsMixin, NativeAuthenticator):
             )
         if generated:
             if self.admin_password_file:
-                path = Path(self.admin_password_file)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(password + "\n")
-                path.chmod(0o600)
+                _write_private(Path(self.admin_password_file), password + "\n")
             self.log.warning(
                 "Created the admin account %r with the generated password %s (kept in %s)."
                 " Change it at /hub/change-password.",
@@ -185,6 +216,17 @@ class KarvdashNativeAuthenticator(KarvdashAccountsMixin, NativeAuthenticator):
             )
         else:
             self.log.info("Created the admin account %r with the configured password", name)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a new file that is readable by its owner only from the moment it exists
+    (a file left from an earlier first start is replaced)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.fchmod(fd, 0o600)  # exactly, whatever the umask
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
 
 
 class KarvdashGenericOAuthenticator(KarvdashAccountsMixin, GenericOAuthenticator):

@@ -17,29 +17,53 @@ For a user ``alice`` the provisioner keeps, all labelled
 Every object is written with server-side apply under the field manager ``karvdash``,
 so :meth:`Provisioner.ensure` is idempotent and safe when called concurrently for the
 same user or for many users; it is called at each login and before each spawn.
+
+Ownership: a namespace is Karvdash's for ``alice`` only when it carries the label
+``app.kubernetes.io/managed-by=karvdash`` and the annotation
+``karvdash.io/username=alice`` (the exact user name, written when Karvdash creates it).
+Karvdash creates the namespace only when it does not exist; it never writes into,
+grants rights in, or deletes a namespace of that name that is not its own for that
+user (:class:`NamespaceConflict`).
+
+Files: when a user is deleted, their private folder ``<private_root>/<slug>`` is moved
+aside to ``<private_root>/.deleted/<slug>-<UTC timestamp>`` (or removed, on purge), so
+that a later account of the same name starts with an empty folder. This needs
+``private_root``; without it the hub cannot reach the files and leaves them where they
+are.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import re
 import secrets
 import shutil
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kubernetes_asyncio.client.exceptions import ApiException
-from traitlets import Dict, Float, List, Unicode, default, validate
+from traitlets import Bool, Dict, Float, List, Unicode, default, validate
 from traitlets.config import SingletonConfigurable
 
-from . import names, storage
+from . import admission, names, storage
 from .kube import DynamicClient
 
 FIELD_MANAGER = "karvdash"
 
+#: where, under ``private_root``, the folders of deleted users are kept
+DELETED_FOLDER = ".deleted"
+#: the suffix of a kept folder: ``-`` and the UTC time of the deletion. Slugs are
+#: lowercase, so no user's slug ends with it and a kept folder names one user only.
+_KEPT_SUFFIX = r"-\d{8}T\d{6}\.\d{6}Z"
+
 
 class ProvisioningError(RuntimeError):
     """A user's namespace could not be made ready; the message says why."""
+
+
+class NamespaceConflict(ProvisioningError):
+    """The user's namespace exists but Karvdash did not make it for this user."""
 
 
 class Provisioner(SingletonConfigurable):
@@ -153,8 +177,10 @@ class Provisioner(SingletonConfigurable):
         "",
         config=True,
         help="Where the hub sees the private domain's root on its own filesystem (a mount"
-        " of the same volume). When set, the hub creates each user's folder there and can"
-        " purge it when an admin deletes a user with their files.",
+        " of the same volume). When set, the hub creates each user's folder there; when a"
+        " user is deleted it moves the folder aside to .deleted/<user>-<UTC time> (so that"
+        " a new account of the same name starts empty), or purges it if asked. When"
+        " empty, a deleted user's folder stays where it is.",
     )
     storage_capacity = Unicode(
         "1Gi",
@@ -179,6 +205,20 @@ class Provisioner(SingletonConfigurable):
 
             kube_config.KUBE_CONFIG_DEFAULT_LOCATION = self.kubeconfig
 
+    guard_namespaces = Bool(
+        True,
+        config=True,
+        help="Install, when missing, the ValidatingAdmissionPolicy that makes the API"
+        " server refuse inline network volumes and ExternalName Services in user"
+        " namespaces (manifests/user-namespace-policy.yaml). Off: the installation"
+        " applies it itself.",
+    )
+    _guarded = False
+
+    async def _ensure_guard(self) -> None:
+        if self.guard_namespaces and not self._guarded:
+            self._guarded = await admission.ensure_policy(await self.client(), self.log)
+
     terminating_timeout = Float(
         120,
         config=True,
@@ -192,13 +232,21 @@ class Provisioner(SingletonConfigurable):
     # -- the Kubernetes connection
 
     async def client(self) -> DynamicClient:
+        """A client of this event loop. With ``kubeconfig`` set, one made from that file
+        (so that two provisioners of one process, as in the tests, never share an
+        identity); without, KubeSpawner's shared client (in-cluster credentials)."""
         loop = asyncio.get_running_loop()
         if self._client is None or self._client_loop is not loop:
-            from kubespawner.clients import load_config, shared_client
+            if self.kubeconfig:
+                from kubernetes_asyncio.config import new_client_from_config
 
-            self.use_kubeconfig()
-            load_config()
-            api = shared_client("CoreV1Api").api_client
+                self.use_kubeconfig()
+                api = await new_client_from_config(config_file=self.kubeconfig)
+            else:
+                from kubespawner.clients import load_config, shared_client
+
+                load_config()
+                api = shared_client("CoreV1Api").api_client
             self._client = await DynamicClient(api)
             self._client_loop = loop
         return self._client
@@ -354,24 +402,74 @@ class Provisioner(SingletonConfigurable):
 
     # -- operations
 
+    async def _namespaces(self):
+        dyn = await self.client()
+        return dyn, await dyn.resources.get(api_version="v1", kind="Namespace")
+
+    async def _read_own_namespace(self, username: str) -> dict | None:
+        """The user's namespace as the API has it, or None when there is none.
+
+        Raises :class:`NamespaceConflict` when a namespace of that name exists that
+        Karvdash did not make for this user (see the module's ownership rule).
+        """
+        dyn, namespaces = await self._namespaces()
+        name = self.namespace(username)
+        try:
+            found = (await dyn.get(namespaces, name=name)).to_dict()
+        except ApiException as err:
+            if err.status == 404:
+                return None
+            raise
+        meta = found["metadata"]
+        labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
+        owned = all(labels.get(k) == v for k, v in names.MANAGED_BY.items()) and (
+            annotations.get(names.USERNAME_ANNOTATION) == username
+        )
+        if not owned:
+            raise NamespaceConflict(
+                f"namespace {name} already exists and was not made by Karvdash for user"
+                f" {username!r}; Karvdash will not use or change it. An administrator must"
+                " resolve this: remove or rename that namespace, or give the user another"
+                " name"
+            )
+        return found
+
     async def ensure(self, username: str) -> str:
         """Make the user's namespace and everything in it exist as configured.
 
         Returns the namespace. Waits for a namespace that is still being deleted.
+        Raises :class:`NamespaceConflict`, having created nothing, when a namespace of
+        that name exists that is not Karvdash's for this user.
         """
         objs = self.objects(username)
         try:
             store = await self.storage_objects(username)
         except storage.StorageConfigError as err:
             raise ProvisioningError(str(err)) from err
-        self._make_private_folder(username)
         ns_obj, rest = objs[0], objs[1:]
+        name = ns_obj["metadata"]["name"]
+        await self._ensure_guard()
+        dyn, namespaces = await self._namespaces()
         deadline = time.monotonic() + self.terminating_timeout
         while True:
             try:
-                applied = await self._apply(ns_obj)
-                if applied.get("status", {}).get("phase") == "Terminating":
+                found = await self._read_own_namespace(username)
+                if found is None:
+                    try:
+                        # create, never apply: a namespace made meanwhile by someone
+                        # else is not taken over (it is read and checked again)
+                        await dyn.create(namespaces, body=ns_obj, field_manager=FIELD_MANAGER)
+                    except ApiException as err:
+                        if err.status != 409 or time.monotonic() > deadline:
+                            raise
+                        continue
+                elif found.get("status", {}).get("phase") == "Terminating":
                     raise _Terminating()
+                else:
+                    applied = await self._apply(ns_obj)  # repairs its labels
+                    if applied.get("status", {}).get("phase") == "Terminating":
+                        raise _Terminating()
+                self._make_private_folder(username)
                 await asyncio.gather(
                     *(self._apply(o) for o in rest), *map(self._apply_volume, store)
                 )
@@ -383,66 +481,131 @@ class Provisioner(SingletonConfigurable):
                 )
                 if not terminating:
                     raise ProvisioningError(
-                        f"could not provision namespace {ns_obj['metadata']['name']}:"
+                        f"could not provision namespace {name}:"
                         f" {getattr(err, 'status', '')} {getattr(err, 'reason', err)}"
                     ) from err
                 if time.monotonic() > deadline:
                     raise ProvisioningError(
-                        f"namespace {ns_obj['metadata']['name']} is still being deleted;"
-                        " try again in a minute"
+                        f"namespace {name} is still being deleted; try again in a minute"
                     ) from err
                 await asyncio.sleep(0.5)
-        return ns_obj["metadata"]["name"]
+        return name
 
     async def ensure_exists(self, username: str) -> str:
         """The user's namespace, provisioned first only if it is not there (one read
         instead of a dozen writes: for operations that run often, such as launches;
         logins and spawns call :meth:`ensure`, which also repairs)."""
-        dyn = await self.client()
-        namespaces = await dyn.resources.get(api_version="v1", kind="Namespace")
-        name = self.namespace(username)
-        try:
-            found = await dyn.get(namespaces, name=name)
-        except ApiException as err:
-            if err.status != 404:
-                raise
-        else:
-            if found.status.phase == "Active":
-                return name
+        found = await self._read_own_namespace(username)
+        if found is not None and found.get("status", {}).get("phase") == "Active":
+            return found["metadata"]["name"]
         return await self.ensure(username)
 
     async def delete(self, username: str, *, purge_files: bool = False) -> None:
         """Delete the user's namespace and everything in it, and the user's volumes.
 
-        The files stay unless ``purge_files``: then the user's private folder is
-        removed too (needs ``private_root``).
+        A namespace of that name that is not Karvdash's for this user is left alone
+        (with a warning); the user's volumes are deleted all the same. The private
+        folder is moved aside to ``<private_root>/.deleted/<slug>-<UTC time>``, or,
+        with ``purge_files``, removed with every folder kept of earlier deletions.
+        Only a missing object is ignored: any other error of the API propagates.
         """
-        dyn = await self.client()
-        namespaces = await dyn.resources.get(api_version="v1", kind="Namespace")
-        pvs = await dyn.resources.get(api_version="v1", kind="PersistentVolume")
-        with contextlib.suppress(ApiException):
-            await dyn.delete(namespaces, name=self.namespace(username))
-        slug = names.user_slug(username)
-        selector = f"app.kubernetes.io/managed-by=karvdash,{names.USER_LABEL}={slug}"
+        if purge_files and not self.private_root:
+            folder = names.private_folder(username)
+            raise ProvisioningError(
+                f"cannot purge the files of {username!r}: the hub has no access to them"
+                " (Provisioner.private_root is not set). Nothing was deleted; delete the"
+                f" user without purging, then remove the folder {folder!r} on the file"
+                " server"
+            )
+        dyn, namespaces = await self._namespaces()
         try:
-            await dyn.delete(pvs, label_selector=selector)
-        except ApiException as err:
-            if err.status != 404:
-                raise
-        if purge_files:
-            if not self.private_root:
-                raise ProvisioningError("cannot purge files: Provisioner.private_root is not set")
-            folder = storage.local_folder(self.private_root, storage.PRIVATE, username)
-            # rename first so a concurrent re-creation never sees a half-deleted folder
-            if folder.exists():
-                doomed = folder.with_name(f".deleted-{folder.name}-{secrets.token_hex(4)}")
-                folder.rename(doomed)
-                await asyncio.to_thread(shutil.rmtree, doomed, True)
+            found = await self._read_own_namespace(username)
+        except NamespaceConflict as err:
+            self.log.warning("Deleting user %s: %s. It is left as it is.", username, err)
+            found = None
+        if found is not None:
+            uid = found["metadata"]["uid"]
+            try:
+                # the very namespace that was checked, not one made again meanwhile
+                await dyn.delete(
+                    namespaces,
+                    name=found["metadata"]["name"],
+                    body={
+                        "apiVersion": "v1",
+                        "kind": "DeleteOptions",
+                        "preconditions": {"uid": uid},
+                    },
+                )
+            except ApiException as err:
+                if err.status != 404:
+                    raise
+        await self._delete_volumes(username)
+        await self._retire_private_folder(username, purge=purge_files)
+
+    async def _delete_volumes(self, username: str) -> None:
+        """Delete the user's PersistentVolumes of this installation (by their names and
+        labels: not those of another prefix on the same cluster)."""
+        dyn = await self.client()
+        pvs = await dyn.resources.get(api_version="v1", kind="PersistentVolume")
+        mine = {d.volume_name(username, self.namespace_prefix) for d in storage.DOMAINS}
+        selector = ",".join(f"{k}={v}" for k, v in names.user_labels(username).items())
+        listed = await dyn.get(pvs, label_selector=selector)
+        for pv in listed.items:
+            if pv.metadata.name not in mine:
+                continue
+            try:
+                await dyn.delete(pvs, name=pv.metadata.name)
+            except ApiException as err:
+                if err.status != 404:
+                    raise
+
+    async def _retire_private_folder(self, username: str, *, purge: bool) -> None:
+        folder = self.private_folder(username)
+        if folder is None:
+            self.log.warning(
+                "The private files of %s stay where they are (Provisioner.private_root is"
+                " not set, so the hub cannot move them): a new account named %s would get"
+                " them. Move or remove the folder %r on the file server before the name is"
+                " used again.",
+                username,
+                username,
+                names.private_folder(username),
+            )
+            return
+        deleted = Path(self.private_root) / DELETED_FOLDER
+        deleted.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not purge:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()  # nothing to keep
+            elif folder.exists():
+                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+                kept = deleted / f"{folder.name}-{stamp}"
+                folder.rename(kept)
+                self.log.info("Kept the private files of deleted user %s in %s", username, kept)
+            return
+        for doomed in [folder, *self.kept_folders(username)]:
+            if not doomed.exists():
+                continue
+            # rename first: a user made again at once never sees a half-deleted folder
+            renamed = deleted / f".purging-{secrets.token_hex(8)}"
+            doomed.rename(renamed)
+            await asyncio.to_thread(shutil.rmtree, renamed, True)
 
     def private_folder(self, username: str) -> Path | None:
         if not self.private_root:
             return None
         return storage.local_folder(self.private_root, storage.PRIVATE, username)
+
+    def kept_folders(self, username: str) -> list[Path]:
+        """The private folders kept from earlier deletions of this user name, oldest
+        first (empty without ``private_root``)."""
+        if not self.private_root:
+            return []
+        deleted = Path(self.private_root) / DELETED_FOLDER
+        pattern = re.compile(re.escape(names.private_folder(username)) + _KEPT_SUFFIX)
+        if not deleted.is_dir():
+            return []
+        return sorted(p for p in deleted.iterdir() if pattern.fullmatch(p.name))
 
     def _make_private_folder(self, username: str) -> None:
         folder = self.private_folder(username)

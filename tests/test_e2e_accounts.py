@@ -3,6 +3,9 @@ servers and the local control plane."""
 
 from __future__ import annotations
 
+import stat
+import uuid
+
 import pytest
 from hub import Browser, HubProcess
 from kubernetes import client
@@ -115,14 +118,97 @@ def test_deleting_a_user_removes_the_namespace_and_an_admin_can_purge_files(hub,
     assert admin.api("DELETE", "/users/dave").status_code == 204
     ns = _read_or_none(core, hub.namespace("dave"))
     assert ns is None or ns.metadata.deletion_timestamp is not None
-    assert (folder / "data.csv").exists()  # files are kept by default
+    # files are kept by default, moved aside so that a new "dave" starts empty
+    assert not folder.exists()
+    (kept,) = (folder.parent / ".deleted").glob("dave-*")
+    assert (kept / "data.csv").read_text() == "x\n"
     assert not dave.login("dave", "dave-secret-1")
 
     page = admin.get("/hub/karvdash/delete-user/dave")
-    assert page.status_code == 200 and "private files" in page.text
+    assert page.status_code == 200 and 'name="purge_files"' in page.text
     purged = admin.post_form("/hub/karvdash/delete-user/dave", {"purge_files": "on"})
     assert purged.status_code == 200
-    assert not folder.exists()
+    assert not kept.exists() and not folder.exists()
+    page = admin.get("/hub/karvdash/delete-user/dave")
+    assert "The user has no private files" in page.text
+
+
+def test_a_user_whose_namespace_name_is_taken_by_another_namespace_cannot_log_in(hub, kube):
+    core = client.CoreV1Api(kube)
+    ns = hub.namespace("mallory")
+    core.create_namespace(
+        client.V1Namespace(metadata=client.V1ObjectMeta(name=ns, labels={"team": "monitoring"}))
+    )
+    try:
+        mallory, admin = Browser(hub), Browser(hub)
+        mallory.signup("mallory", "mallory-secret-1")
+        assert admin.login("admin", "admin-pass-1")
+        admin.get("/hub/authorize/mallory")
+        assert not mallory.login("mallory", "mallory-secret-1")
+        assert mallory.last.status_code == 409
+        assert f"namespace {ns} already exists and was not made by Karvdash" in mallory.last.text
+        assert "An administrator must resolve this" in mallory.last.text
+        taken = core.read_namespace(ns)
+        assert taken.metadata.labels == {"team": "monitoring", "kubernetes.io/metadata.name": ns}
+        assert client.RbacAuthorizationV1Api(kube).list_namespaced_role_binding(ns).items == []
+    finally:
+        core.delete_namespace(ns)
+
+
+async def test_a_deletion_that_cannot_be_done_keeps_the_account_and_its_login(
+    kubeconfig, kube, tmp_path
+):
+    """Purging files the hub cannot reach is refused up front: the namespace, the hub
+    user and the login stay, so that the user can be deleted again once it is fixed."""
+    from jupyterhub import orm
+    from tornado import web
+    from traitlets.config import Config
+
+    from karvdash_hub.accounts import KarvdashNativeAuthenticator
+    from karvdash_hub.provisioning import Provisioner
+
+    cfg = Config()
+    cfg.Provisioner.kubeconfig = str(kubeconfig)
+    cfg.Provisioner.namespace_prefix = f"kd{uuid.uuid4().hex[:6]}"
+    cfg.Provisioner.private_volume = {"hostPath": {"path": str(tmp_path / "private")}}
+    cfg.Provisioner.shared_volume = {"hostPath": {"path": str(tmp_path / "shared")}}
+    cfg.KarvdashNativeAuthenticator.purge_files_on_delete = True  # but no private_root
+    db = orm.new_session_factory(f"sqlite:///{tmp_path / 'hub.sqlite'}")()
+    Provisioner.clear_instance()
+    auth = KarvdashNativeAuthenticator(config=cfg, db=db)
+    prov = auth.provisioner
+    try:
+        auth.create_user("erin", "erin-secret-1").is_authorized = True
+        db.commit()
+        login = {"username": "erin", "password": "erin-secret-1"}
+        assert await auth.authenticate(None, login) == "erin"
+        ns = await prov.ensure("erin")
+        user = orm.User(name="erin")
+        db.add(user)
+        db.commit()
+
+        with pytest.raises(web.HTTPError) as refused:
+            await auth.delete_user(user)
+        assert refused.value.status_code == 409
+        assert "cannot purge the files of 'erin'" in refused.value.log_message
+        assert "Provisioner.private_root is not set" in refused.value.log_message
+        assert "Nothing was deleted" in refused.value.log_message
+
+        assert await auth.authenticate(None, login) == "erin"  # can still log in
+        assert orm.User.find(db, "erin") is not None
+        namespace = client.CoreV1Api(kube).read_namespace(ns)
+        assert namespace.metadata.deletion_timestamp is None
+        volumes = client.CoreV1Api(kube).list_persistent_volume(
+            label_selector="karvdash.io/user=erin"
+        )
+        assert {v.metadata.name for v in volumes.items} >= {
+            f"{ns}-private",
+            f"{ns}-shared",
+        }
+    finally:
+        await prov.delete("erin")
+        Provisioner.clear_instance()
+        db.close()
 
 
 def test_the_first_admin_password_is_generated_and_kept_when_not_given(tmp_path, kubeconfig):
@@ -130,7 +216,7 @@ def test_the_first_admin_password_is_generated_and_kept_when_not_given(tmp_path,
     try:
         saved = h.state / "admin-password"
         password = saved.read_text().strip()
-        assert len(password) >= 12 and oct(saved.stat().st_mode)[-3:] == "600"
+        assert len(password) >= 12 and stat.S_IMODE(saved.stat().st_mode) == 0o600
         assert password in h.log.read_text()  # printed once, at the first start
         assert Browser(h).login("admin", password)
         assert not Browser(h).login("admin", "admin-pass-1")

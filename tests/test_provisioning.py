@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import re
+import subprocess
+import sys
 import time
 import uuid
 
 import pytest
+import yaml
 from kubernetes import client
+from kubernetes_asyncio.client.exceptions import ApiException
 from test_localcluster import deployment, impersonating, namespace_gone, wait_for
 from traitlets.config import Config
 
-from karvdash_hub import provisioning
+from karvdash_hub import provisioning, storage
 from karvdash_hub.services import ServiceManager
 
 pytestmark = pytest.mark.integration
@@ -201,7 +208,7 @@ async def test_pod_security_rejects_a_privileged_pod_in_a_user_namespace(provisi
     assert rejected.value.status == 403 and "violates PodSecurity" in rejected.value.body
 
 
-async def test_deleting_a_user_removes_the_namespace_and_keeps_the_files(
+async def test_a_deleted_users_files_are_kept_aside_and_a_new_account_of_that_name_starts_empty(
     provisioner, users, kube, files
 ):
     user = users("gone")
@@ -212,15 +219,191 @@ async def test_deleting_a_user_removes_the_namespace_and_keeps_the_files(
     wait_for(lambda: namespace_gone(core, ns), 90, f"namespace {ns} to be deleted")
     selector = f"karvdash.io/user={user}"
     assert core.list_persistent_volume(label_selector=selector).items == []
-    assert (files / "private" / user / "results.csv").read_text() == "1,2,3\n"
+    # the files are kept, out of the way of a new account of the same name
+    assert not (files / "private" / user).exists()
+    (kept,) = provisioner.kept_folders(user)
+    assert kept.parent == files / "private" / ".deleted"
+    assert re.fullmatch(rf"{user}-\d{{8}}T\d{{6}}\.\d{{6}}Z", kept.name)
+    assert (kept / "results.csv").read_text() == "1,2,3\n"
 
-    # provisioning again (the user comes back) finds the files where they were
+    # a new account with the same name gets an empty folder
     await provisioner.ensure(user)
-    assert (files / "private" / user / "results.csv").exists()
-    # and an admin's purge removes them
+    assert list((files / "private" / user).iterdir()) == []
+    (files / "private" / user / "new.txt").write_text("mine")
+    await provisioner.delete(user)
+    older, newer = provisioner.kept_folders(user)
+    assert (older, [p.name for p in newer.iterdir()]) == (kept, ["new.txt"])
+    # another user's kept folder is not theirs, even with a name that starts the same
+    other = f"{user}-20250101"
+    await provisioner.ensure(other)
+    (files / "private" / other / "x").write_text("x")
+    await provisioner.delete(other)
+    assert provisioner.kept_folders(user) == [older, newer]
+
+    # an admin's purge removes what is kept of the user, and only that
     await provisioner.delete(user, purge_files=True)
     assert not (files / "private" / user).exists()
-    assert [p.name for p in (files / "private").iterdir() if user in p.name] == []
+    assert provisioner.kept_folders(user) == []
+    assert [p.name for p in (files / "private").iterdir()] == [".deleted"]
+    (other_kept,) = (files / "private" / ".deleted").iterdir()
+    assert other_kept.name.startswith(f"{other}-") and (other_kept / "x").exists()
+
+
+@pytest.mark.parametrize(
+    "labels, annotations",
+    [
+        ({"team": "monitoring"}, None),
+        # Karvdash's labels without the annotation naming this very user
+        ({"app.kubernetes.io/managed-by": "karvdash", "karvdash.io/user": "NAME"}, None),
+        (
+            {"app.kubernetes.io/managed-by": "karvdash", "karvdash.io/user": "NAME"},
+            {"karvdash.io/username": "someone-else"},
+        ),
+    ],
+    ids=["foreign", "no-username", "another-user"],
+)
+async def test_a_namespace_not_made_by_karvdash_for_the_user_is_never_taken_over_or_deleted(
+    provisioner, users, kube, files, labels, annotations
+):
+    user = users("monitoring")
+    ns = f"karvdash-{user}"
+    core = client.CoreV1Api(kube)
+    labels = {k: v.replace("NAME", user) for k, v in labels.items()}
+    core.create_namespace(
+        client.V1Namespace(
+            metadata=client.V1ObjectMeta(name=ns, labels=labels, annotations=annotations)
+        )
+    )
+    # a volume labelled for the user, as Karvdash makes them, and one of another
+    # installation (another prefix) for a user of the same name
+    pvs = [
+        storage.persistent_volume(
+            storage.PRIVATE, {"hostPath": {"path": str(files / "private")}}, user, prefix=prefix
+        )
+        for prefix in ("karvdash", "elsewhere")
+    ]
+    for pv in pvs:
+        core.create_persistent_volume(pv)
+    try:
+        before = core.read_namespace(ns).metadata
+        for attempt in (provisioner.ensure, provisioner.ensure_exists):
+            with pytest.raises(provisioning.NamespaceConflict) as refused:
+                await attempt(user)
+            message = str(refused.value)
+            assert f"namespace {ns} already exists and was not made by Karvdash" in message
+            assert "An administrator must resolve this" in message
+        after = core.read_namespace(ns).metadata
+        assert (after.labels, after.annotations) == (before.labels, before.annotations)
+        assert after.resource_version == before.resource_version
+        assert {k: len(v) for k, v in namespaced_objects(kube, ns).items()} == {
+            "serviceaccounts": 0,
+            "rolebindings": 0,
+            "resourcequotas": 0,
+            "limitranges": 0,
+            "networkpolicies": 0,
+            "pvcs": 0,
+        }
+        assert not (files / "private" / user).exists()
+
+        # deleting the user leaves the namespace alone, and removes the user's volume
+        await provisioner.delete(user)
+        still = core.read_namespace(ns)
+        assert still.metadata.deletion_timestamp is None and still.status.phase == "Active"
+        assert still.metadata.labels == before.labels
+
+        def volumes():
+            return {
+                p.metadata.name
+                for p in core.list_persistent_volume(
+                    label_selector=f"karvdash.io/user={user}"
+                ).items
+                if p.metadata.deletion_timestamp is None
+            }
+
+        wait_for(lambda: volumes() == {f"elsewhere-{user}-private"}, 30, "the user's volume to go")
+    finally:
+        core.delete_namespace(ns)
+        for pv in pvs:
+            with contextlib.suppress(client.ApiException):
+                core.delete_persistent_volume(pv["metadata"]["name"])
+
+
+async def test_a_deletion_the_cluster_refuses_fails_and_leaves_everything_in_place(
+    provisioner, users, kube, kubeconfig, files, tmp_path
+):
+    """Only a missing namespace is ignored: a 403 stops the deletion before the volumes
+    and the files are touched (the hub can then delete the user again)."""
+    user = users("refused")
+    ns = await provisioner.ensure(user)
+    (files / "private" / user / "keep.txt").write_text("keep")
+    rbac = client.RbacAuthorizationV1Api(kube)
+    suffix = uuid.uuid4().hex[:6]
+    # an identity that may delete volumes but not namespaces
+    role = f"karvdash-test-no-ns-delete-{suffix}"
+    rbac.create_cluster_role(
+        {
+            "metadata": {"name": role},
+            "rules": [
+                {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list"]},
+                {
+                    "apiGroups": [""],
+                    "resources": ["persistentvolumes"],
+                    "verbs": ["get", "list", "delete", "deletecollection"],
+                },
+            ],
+        }
+    )
+    rbac.create_cluster_role_binding(
+        {
+            "metadata": {"name": role},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": role,
+            },
+            "subjects": [{"kind": "ServiceAccount", "name": "karvdash-user", "namespace": ns}],
+        }
+    )
+    try:
+        reader = _service_account_kubeconfig(kube, kubeconfig, ns, "karvdash-user", tmp_path)
+        # in a process of its own: the Kubernetes configuration is per process
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            _DELETE_AS,
+            str(reader),
+            str(files / "private"),
+            user,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 120)
+        assert proc.returncode == 0, err.decode()
+        assert out.decode().split() == ["ForbiddenError", "403"], err.decode()
+    finally:
+        rbac.delete_cluster_role_binding(role)
+        rbac.delete_cluster_role(role)
+    core = client.CoreV1Api(kube)
+    namespace = core.read_namespace(ns)
+    assert namespace.metadata.deletion_timestamp is None and namespace.status.phase == "Active"
+    volumes = core.list_persistent_volume(label_selector=f"karvdash.io/user={user}").items
+    assert len(volumes) == 2 and all(v.metadata.deletion_timestamp is None for v in volumes)
+    assert (files / "private" / user / "keep.txt").read_text() == "keep"
+    assert provisioner.kept_folders(user) == []
+
+
+_DELETE_AS = """
+import asyncio, sys
+from karvdash_hub.provisioning import Provisioner
+
+kubeconfig, root, user = sys.argv[1:]
+try:
+    asyncio.run(Provisioner(kubeconfig=kubeconfig, private_root=root).delete(user))
+except Exception as err:
+    print(type(err).__name__, getattr(err, "status", ""))
+else:
+    print("deleted")
+"""
 
 
 async def test_a_bad_storage_configuration_creates_nothing(kubeconfig, kube, users):
@@ -241,8 +424,6 @@ async def test_the_documented_hub_permissions_are_enough_to_provision_and_delete
 ):
     """The hub's ServiceAccount, bound to karvdash_hub/manifests/hub-rbac.yaml and
     nothing else, logs in with its own token and provisions and deletes a user."""
-    import json
-
     import yaml
     from kubernetes import utils
 
@@ -261,14 +442,8 @@ async def test_the_documented_hub_permissions_are_enough_to_provision_and_delete
             doc["roleRef"]["name"] = f"karvdash-hub-{suffix}"
             doc["subjects"][0]["namespace"] = hub_ns
     utils.create_from_yaml(kube, yaml_objects=docs)
-    token = core.create_namespaced_service_account_token(
-        "hub", hub_ns, client.AuthenticationV1TokenRequest(spec={"audiences": []})
-    ).status.token
-    admin_conf = yaml.safe_load(kubeconfig.read_text())
-    admin_conf["users"] = [{"name": "hub", "user": {"token": token}}]
-    admin_conf["contexts"][0]["context"]["user"] = "hub"
-    hub_kubeconfig = tmp_path / "hub-kubeconfig"
-    hub_kubeconfig.write_text(json.dumps(admin_conf))
+    hub_kubeconfig = _service_account_kubeconfig(kube, kubeconfig, hub_ns, "hub", tmp_path)
+    token = yaml.safe_load(hub_kubeconfig.read_text())["users"][0]["user"]["token"]
 
     cfg = Config()
     cfg.Provisioner.kubeconfig = str(hub_kubeconfig)
@@ -295,10 +470,24 @@ async def test_the_documented_hub_permissions_are_enough_to_provision_and_delete
         # and, through its binding in the user's namespace, runs the dashboard's work
         launched = await manager.launch(user, "postgres", {})
         assert "Secret/postgres" in launched["objects"]
-        assert [s["name"] for s in await manager.list(user)] == ["postgres"]
+        # an Ingress: the host check lists Ingresses in every namespace
+        exposed = await manager.launch(user, "minio", {})
+        assert "Ingress/minio" in exposed["objects"]
+        assert sorted(s["name"] for s in await manager.list(user)) == ["minio", "postgres"]
         await manager.templates.add(user, SINGLE)
         assert (await manager.templates.get(user, "tiny")).name == "Tiny"
         await manager.stop(user, "postgres")
+        await manager.stop(user, "minio")
+        # the admission policy guarding user namespaces exists (installed by this hub
+        # identity, or earlier by another test: its get is allowed either way)
+        assert prov._guarded
+        # the provisioner's own client is the hub's identity, not the admin's that an
+        # earlier test of this process loaded: it may not read kube-system's secrets
+        dyn = await prov.client()
+        secrets_res = await dyn.resources.get(api_version="v1", kind="Secret")
+        with pytest.raises(ApiException) as hub_denied:
+            await dyn.get(secrets_res, namespace="kube-system")
+        assert hub_denied.value.status == 403
         # not in another namespace
         with pytest.raises(client.ApiException) as denied:
             client.CoreV1Api(hub_api).list_namespaced_secret(hub_ns)
@@ -326,6 +515,23 @@ kind: Service
 metadata: {name: $NAME}
 spec: {ports: [{port: 80}]}
 """
+
+
+def _service_account_kubeconfig(kube, kubeconfig, namespace, name, folder):
+    """A kubeconfig that logs in as a ServiceAccount with a token of its own."""
+    token = (
+        client.CoreV1Api(kube)
+        .create_namespaced_service_account_token(
+            name, namespace, client.AuthenticationV1TokenRequest(spec={"audiences": []})
+        )
+        .status.token
+    )
+    conf = yaml.safe_load(kubeconfig.read_text())
+    conf["users"] = [{"name": name, "user": {"token": token}}]
+    conf["contexts"][0]["context"]["user"] = name
+    path = folder / f"{namespace}-{name}-kubeconfig"
+    path.write_text(json.dumps(conf))
+    return path
 
 
 def _token_config(kube, token):

@@ -26,7 +26,7 @@ from traitlets.config import Application
 
 from .. import __version__
 from ..errors import ApiError
-from ..provisioning import Provisioner, ProvisioningError
+from ..provisioning import NamespaceConflict, Provisioner, ProvisioningError
 from ..services import ServiceManager
 from . import openapi
 
@@ -57,6 +57,8 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
             return await operation
         except ApiError:
             raise
+        except NamespaceConflict as err:
+            raise ApiError(409, "namespace-conflict", str(err)) from None
         except ProvisioningError as err:
             raise ApiError(503, "cluster-unavailable", str(err)) from None
         except (aiohttp.ClientError, OSError, TimeoutError) as err:

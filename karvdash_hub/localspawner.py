@@ -17,6 +17,7 @@ cluster for the isolation of namespaces and volumes.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from jupyterhub.spawner import SimpleLocalProcessSpawner
@@ -103,6 +104,15 @@ class LocalKarvdashSpawner(KarvdashSpawnerMixin, SimpleLocalProcessSpawner):
         await self.provisioner.ensure(self.user.name)
         self._make_view()
         return await super().start()
+
+    async def delete_forever(self):
+        """JupyterHub calls this when the user is deleted: the server root (HOME, with
+        dotfiles and caches) goes, so that a new account of the same name starts afresh.
+        Its 'private' and 'shared' entries are links: the files they point to stay
+        (what happens to private files is the provisioner's business)."""
+        view = self._view_dir() if self.sessions_root else None
+        if view is not None and view.is_dir() and not view.is_symlink():
+            shutil.rmtree(view)
 
     def get_env(self):
         env = super().get_env()

@@ -112,6 +112,11 @@ def test_deleting_a_user_removes_the_namespace_and_an_admin_can_purge_files(hub,
     (folder / "data.csv").write_text("x\n")
     core = client.CoreV1Api(kube)
     assert core.read_namespace(hub.namespace("dave")).status.phase == "Active"
+    # a running server: its root is HOME, with the user's dotfiles
+    dave.start_server("dave")
+    home = hub.state / "sessions" / "dave"
+    (home / ".bash_history").write_text("ls\n")
+    assert (home / "private").resolve() == folder.resolve()
 
     # a user cannot delete anyone
     assert dave.get("/hub/karvdash/delete-user/dave").status_code == 403
@@ -122,6 +127,8 @@ def test_deleting_a_user_removes_the_namespace_and_an_admin_can_purge_files(hub,
     assert not folder.exists()
     (kept,) = (folder.parent / ".deleted").glob("dave-*")
     assert (kept / "data.csv").read_text() == "x\n"
+    # the server was stopped and its root (HOME) went with the account
+    assert not home.exists()
     assert not dave.login("dave", "dave-secret-1")
 
     page = admin.get("/hub/karvdash/delete-user/dave")

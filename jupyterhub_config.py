@@ -157,6 +157,8 @@ c.JupyterHub.services = [
     }
 ]
 c.DashboardApp.ip = "127.0.0.1" if mode == "local" else "0.0.0.0"
+# browsers stay logged in to the dashboard service across restarts
+c.DashboardApp.cookie_secret_file = str(state / "karvdash_dashboard_cookie_secret")
 c.ServiceManager.domain = os.environ.get("KARVDASH_DOMAIN", "localtest.me")
 # how code in a user's server reaches the API (KARVDASH_API_URL): through the proxy
 c.KarvdashSpawnerMixin.dashboard_api_url = os.environ.get("KARVDASH_API_URL") or (

@@ -39,6 +39,7 @@ import re
 import secrets
 import shutil
 import time
+import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,6 +57,20 @@ DELETED_FOLDER = ".deleted"
 #: the suffix of a kept folder: ``-`` and the UTC time of the deletion. Slugs are
 #: lowercase, so no user's slug ends with it and a kept folder names one user only.
 _KEPT_SUFFIX = r"-\d{8}T\d{6}\.\d{6}Z"
+
+
+#: API clients made from kubeconfig files, one per file and event loop (like
+#: KubeSpawner's shared clients): provisioners of one process reuse them
+_kubeconfig_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+async def _kubeconfig_client(path: str, loop):
+    from kubernetes_asyncio.config import new_client_from_config
+
+    per_loop = _kubeconfig_clients.setdefault(loop, {})
+    if path not in per_loop:
+        per_loop[path] = await new_client_from_config(config_file=path)
+    return per_loop[path]
 
 
 class ProvisioningError(RuntimeError):
@@ -238,10 +253,8 @@ class Provisioner(SingletonConfigurable):
         loop = asyncio.get_running_loop()
         if self._client is None or self._client_loop is not loop:
             if self.kubeconfig:
-                from kubernetes_asyncio.config import new_client_from_config
-
                 self.use_kubeconfig()
-                api = await new_client_from_config(config_file=self.kubeconfig)
+                api = await _kubeconfig_client(self.kubeconfig, loop)
             else:
                 from kubespawner.clients import load_config, shared_client
 

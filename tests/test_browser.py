@@ -188,3 +188,32 @@ def test_the_dashboard_api_in_a_browser_logs_in_through_the_hub(browser, hub):
     assert status == 200 and body["name"] == "hello" and body["deleted"], (status, body)
     assert page_json(page, api + "services") == (200, [])
     page.close()
+
+
+def test_a_browser_stays_logged_in_to_the_dashboard_across_a_restart(browser, kubeconfig, tmp_path):
+    """Restarting loses nothing: the service's login cookie is signed with a secret kept
+    in the state folder, so a page's API calls keep working after the hub, the proxy and
+    the service restart (scripts cannot follow a login redirect)."""
+    from hub import HubProcess
+
+    first = HubProcess(tmp_path / "state", kubeconfig)
+    try:
+        signup, admin = Browser(first), Browser(first)
+        signup.signup("hana", "hana-secret-8")
+        assert admin.login("admin", first.admin_password)
+        admin.get("/hub/authorize/hana")
+        page = browser_login(browser, first, "hana", "hana-secret-8")
+        status, me = page_json(page, first.url + "/services/karvdash/api/user")
+        assert (status, me["name"]) == (200, "hana")
+    finally:
+        first.stop()
+    again = HubProcess(tmp_path / "state", kubeconfig)
+    try:
+        # the same browser, the same cookies (cookies are per host, not per port); a
+        # page of the new origin (that needs no login) makes the call
+        page.goto(again.url + "/services/karvdash/api/openapi.json")
+        status, me = fetch(page, "GET", again.url + "/services/karvdash/api/user", xsrf=True)
+        assert (status, me.get("name")) == (200, "hana"), me
+        page.close()
+    finally:
+        again.stop()

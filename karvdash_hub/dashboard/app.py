@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 import aiohttp
@@ -316,6 +317,13 @@ class DashboardApp(Application):
         " that URL names the hub's Service, so set 0.0.0.0.",
     )
     admin_cache_seconds = Float(10, config=True, help="How long an admin check is cached.")
+    cookie_secret_file = Unicode(
+        "",
+        config=True,
+        help="File with the secret that signs the service's login cookie, made (readable"
+        " by its owner only) when missing; kept across restarts so that browsers stay"
+        " logged in. Empty: a new secret at each start.",
+    )
     aliases = {"config": "DashboardApp.config_file", "log-level": "Application.log_level"}
 
     def initialize(self, argv=None):
@@ -343,8 +351,23 @@ class DashboardApp(Application):
             manager=manager,
             prefix=prefix,
             hub_users=HubUsers(hub_auth, self.admin_cache_seconds),
-            cookie_secret=os.urandom(32),
+            cookie_secret=self.cookie_secret(),
         )
+
+    def cookie_secret(self) -> bytes:
+        if not self.cookie_secret_file:
+            return os.urandom(32)
+        path = Path(self.cookie_secret_file)
+        try:
+            return bytes.fromhex(path.read_text().strip())
+        except FileNotFoundError:
+            pass
+        secret = os.urandom(32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secret.hex() + "\n")
+        return secret
 
     def start(self):
         url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))

@@ -23,31 +23,33 @@ def manifests() -> list[dict]:
 
 
 async def ensure_policy(dyn, log=None) -> bool:
-    """Create the policy and its binding when missing (an installation may manage them
-    itself). True when both exist afterwards; False (logged) when the hub may not
-    create them, in which case the installation must apply the manifest."""
+    """Apply the policy and its binding (server-side apply: the shipped version wins,
+    so an upgrade of Karvdash updates them). True when both are in place afterwards.
+    When the hub may not write them (an installation that manages them itself), True
+    if they exist, else False with a warning that says what to apply."""
     for doc in manifests():
         res = await dyn.resources.get(api_version=API_VERSION, kind=doc["kind"])
+        name = doc["metadata"]["name"]
         try:
-            await dyn.get(res, name=doc["metadata"]["name"])
+            await dyn.server_side_apply(
+                res, body=doc, name=name, field_manager="karvdash", force_conflicts=True
+            )
             continue
         except ApiException as err:
-            if err.status != 404 and err.status != 403:
+            if err.status != 403:
                 raise
         try:
-            await dyn.create(res, body=doc, field_manager="karvdash")
+            await dyn.get(res, name=name)
         except ApiException as err:
-            if err.status == 409:
-                continue
-            if err.status == 403:
-                if log:
-                    log.warning(
-                        "Not allowed to create %s %s: apply %s so that the cluster guards"
-                        " user namespaces",
-                        doc["kind"],
-                        doc["metadata"]["name"],
-                        POLICY_FILE,
-                    )
-                return False
-            raise
+            if err.status not in (403, 404):
+                raise
+            if log:
+                log.warning(
+                    "%s %s is missing and the hub may not create it: apply %s so that"
+                    " the cluster guards user namespaces",
+                    doc["kind"],
+                    name,
+                    POLICY_FILE,
+                )
+            return False
     return True

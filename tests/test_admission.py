@@ -105,6 +105,35 @@ async def test_a_user_cannot_mount_network_storage_or_proxy_another_service_with
             )
         )
         assert "ExternalName" in err.body
+        # Ingresses: only host names of this user, no catch-all
+        net = client.NetworkingV1Api(as_user)
+        backend = {"service": {"name": "web", "port": {"number": 80}}}
+
+        def ingress(name, spec):
+            return {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "Ingress",
+                "metadata": {"name": name},
+                "spec": spec,
+            }
+
+        rule = {"http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}}
+        for name, spec in {
+            "theirs": {"rules": [{"host": "zeppelin-bob.lab.example.org", **rule}]},
+            "catch-all": {"rules": [rule]},
+            "default": {"defaultBackend": backend},
+            "their-tls": {
+                "rules": [{"host": f"web-{user}.lab.example.org", **rule}],
+                "tls": [{"hosts": ["zeppelin-bob.lab.example.org"]}],
+            },
+        }.items():
+            err = refused(lambda n=name, sp=spec: net.create_namespaced_ingress(ns, ingress(n, sp)))
+            assert "serves only host names of its user" in err.body, (name, err.body)
+        net.create_namespaced_ingress(
+            ns,
+            ingress("mine", {"rules": [{"host": f"web-{user}.lab.example.org", **rule}]}),
+            dry_run="All",
+        )
         # what users do every day still works: their files, config, scratch space
         for name, volume in {
             "files": {"persistentVolumeClaim": {"claimName": "karvdash-private"}},

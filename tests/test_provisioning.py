@@ -462,7 +462,18 @@ async def test_the_documented_hub_permissions_are_enough_to_provision_and_delete
         with pytest.raises(client.ApiException) as denied:
             client.CoreV1Api(hub_api).list_namespaced_secret("kube-system")
         assert denied.value.status == 403
+        # the hub installs the user-namespace admission policy itself (deleted first, in
+        # case another test made it with the admin's identity)
+        admission = client.AdmissionregistrationV1Api(kube)
+        with contextlib.suppress(client.ApiException):
+            admission.delete_validating_admission_policy_binding("karvdash-user-namespaces")
+        with contextlib.suppress(client.ApiException):
+            admission.delete_validating_admission_policy("karvdash-user-namespaces")
         ns = await prov.ensure(user)
+        assert prov._guarded
+        policy = admission.read_validating_admission_policy("karvdash-user-namespaces")
+        assert "karvdash" in {m.manager for m in policy.metadata.managed_fields}
+        admission.read_validating_admission_policy_binding("karvdash-user-namespaces")
         assert {o.metadata.name for o in namespaced_objects(kube, ns)["rolebindings"]} == {
             "karvdash-user-admin",
             "karvdash-hub-admin",
@@ -478,9 +489,6 @@ async def test_the_documented_hub_permissions_are_enough_to_provision_and_delete
         assert (await manager.templates.get(user, "tiny")).name == "Tiny"
         await manager.stop(user, "postgres")
         await manager.stop(user, "minio")
-        # the admission policy guarding user namespaces exists (installed by this hub
-        # identity, or earlier by another test: its get is allowed either way)
-        assert prov._guarded
         # the provisioner's own client is the hub's identity, not the admin's that an
         # earlier test of this process loaded: it may not read kube-system's secrets
         dyn = await prov.client()

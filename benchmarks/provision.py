@@ -59,6 +59,7 @@ async def run(kubeconfig: Path, runs: int, concurrent: int, files: Path) -> None
         )
     print(f"provision {concurrent} users concurrently: wall {wall:.2f} s")
     await asyncio.gather(*(prov.delete(u) for u in [*users, *many, "warmup"]))
+    await prov.close()
 
 
 def main():

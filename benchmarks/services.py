@@ -8,7 +8,9 @@ Prints, in one run:
   policy, dry run, create), p50 and p95, beside ``kubectl apply`` of the same rendered
   objects (the anchor: what an expert would type);
 - the list latency of one user's 10 services while the cluster holds 10, 1,000 and
-  5,000 other services spread over many namespaces.
+  5,000 other services (each with its Ingress) spread over many namespaces;
+- the launch latency again with the 5,000 others (every launch looks for another
+  user's Ingress holding its host name).
 
 Without --kubeconfig it starts a local cluster in a temporary folder and stops it.
 """
@@ -48,6 +50,7 @@ async def fill(dyn, count: int, start: int) -> None:
     """Make ``count`` more services of other users: 50 per namespace."""
     ns_res = await dyn.resources.get(api_version="v1", kind="Namespace")
     svc_res = await dyn.resources.get(api_version="v1", kind="Service")
+    ing_res = await dyn.resources.get(api_version="networking.k8s.io/v1", kind="Ingress")
     sem = asyncio.Semaphore(40)
 
     async def one(i):
@@ -70,8 +73,34 @@ async def fill(dyn, count: int, start: int) -> None:
             },
             "spec": {"ports": [{"port": 80}], "clusterIP": "None"},
         }
+        host = f"svc-{i}-other{i // 50}"
+        ingress = {
+            "metadata": {
+                "name": f"svc-{i}",
+                "labels": {**body["metadata"]["labels"], "karvdash.io/host": host},
+            },
+            "spec": {
+                "rules": [
+                    {
+                        "host": f"{host}.example.org",
+                        "http": {
+                            "paths": [
+                                {
+                                    "path": "/",
+                                    "pathType": "Prefix",
+                                    "backend": {
+                                        "service": {"name": f"svc-{i}", "port": {"number": 80}}
+                                    },
+                                }
+                            ]
+                        },
+                    }
+                ]
+            },
+        }
         async with sem:
             await dyn.create(svc_res, body=body, namespace=ns)
+            await dyn.create(ing_res, body=ingress, namespace=ns)
 
     for i in range(start, start + count, 50):
         await one(i)  # the namespace first
@@ -84,6 +113,11 @@ async def run(kubeconfig: Path, runs: int, kubectl: Path, work: Path) -> None:
     cfg.Provisioner.private_volume = {"hostPath": {"path": str(work / "private")}}
     cfg.Provisioner.shared_volume = {"hostPath": {"path": str(work / "shared")}}
     cfg.ServiceManager.domain = "example.org"
+    # as an installation with ingress login: the services get their Ingress, and each
+    # launch checks that no other user holds its host name
+    cfg.ServiceManager.auth_annotations = {
+        "nginx.ingress.kubernetes.io/auth-url": "http://hub.example/auth"
+    }
     # room for every service of the runs (the default quota allows 30)
     cfg.Provisioner.resource_quota = {"services": "1000", "pods": "1000"}
     manager = ServiceManager(config=cfg)
@@ -131,7 +165,14 @@ async def run(kubeconfig: Path, runs: int, kubectl: Path, work: Path) -> None:
         assert len(listed) == 10, len(listed)
         line(f"list 10 services, {others:>5} other services in the cluster", times)
         print(f"  (made the other services in {filled:.1f} s)", flush=True)
+    launch_crowded = []
+    for i in range(runs):
+        t = time.perf_counter()
+        await manager.launch(user, "hello-kubernetes", {"NAME": f"c{i}"})
+        launch_crowded.append(time.perf_counter() - t)
+    line(f"launch with {have} other services and Ingresses ({runs} runs)", launch_crowded)
     await manager.provisioner.delete(user)
+    await manager.provisioner.close()
 
 
 def main():

@@ -264,6 +264,14 @@ class Provisioner(SingletonConfigurable):
             self._client_loop = loop
         return self._client
 
+    async def close(self) -> None:
+        """Close this event loop's client made from ``kubeconfig`` (at shutdown)."""
+        loop = asyncio.get_running_loop()
+        api = _kubeconfig_clients.get(loop, {}).pop(self.kubeconfig, None)
+        if api is not None:
+            await api.close()
+        self._client = None
+
     async def _apply(self, obj: dict) -> dict:
         dyn = await self.client()
         resource = await dyn.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])

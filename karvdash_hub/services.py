@@ -182,18 +182,36 @@ class ServiceManager(LoggingConfigurable):
         ``auth: true`` only when the ingress can ask for the owner's login."""
         return not template.auth or bool(self.auth_annotations) or self.expose_without_login
 
-    async def _host_taken(self, dyn, objects, ns: str) -> bool:
-        """Another user's Ingress holds this service's host (``svc-x`` of user ``bob``
-        and ``svc`` of user ``x-bob`` make the same host): first come, first served."""
+    async def _host_taken(self, dyn, objects, username: str) -> bool:
+        """Another user's Ingress holds this service's host name: ``svc-x`` of user
+        ``bob`` and ``svc`` of user ``x-bob`` both make ``svc-x-bob``. First come, first
+        served. Only users whose name ends the host's first label can hold it, so only
+        their namespaces are asked (the cost does not grow with the cluster)."""
         hosts = {o["metadata"]["labels"][HOST_LABEL] for o in objects if o["kind"] == "Ingress"}
-        if not hosts:
+        own = names.user_slug(username)
+        candidates = {
+            (host, host[i + 1 :])
+            for host in hosts
+            for i, char in enumerate(host)
+            if char == "-" and host[i + 1 :] and host[i + 1 :] != own
+        }
+        if not candidates:
             return False
         res = await dyn.resources.get(api_version="networking.k8s.io/v1", kind="Ingress")
-        for host in hosts:
-            found = await dyn.get(res, label_selector=f"{HOST_LABEL}={host}")
-            if any(item.metadata.namespace != ns for item in found.items):
-                return True
-        return False
+        prefix = self.provisioner.namespace_prefix
+
+        async def held(host: str, slug: str) -> bool:
+            try:
+                found = await dyn.get(
+                    res, namespace=f"{prefix}-{slug}", label_selector=f"{HOST_LABEL}={host}"
+                )
+            except ApiException as err:
+                if err.status in (403, 404):  # no such user namespace (none of the hub's)
+                    return False
+                raise
+            return bool(found.items)
+
+        return any(await asyncio.gather(*(held(h, s) for h, s in candidates)))
 
     # -- operations
 
@@ -233,7 +251,7 @@ class ServiceManager(LoggingConfigurable):
                 (o, e) for o, e in zip(objects, dry, strict=True) if isinstance(e, Exception)
             ]
             conflicts = [o for o, e in failures if getattr(e, "status", None) == 409]
-            if conflicts or await self._host_taken(dyn, objects, ns):
+            if conflicts or await self._host_taken(dyn, objects, username):
                 foreign = [o for o in conflicts if not o["metadata"]["name"].startswith(name)]
                 if foreign:
                     raise ApiError(

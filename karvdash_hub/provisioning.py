@@ -73,6 +73,12 @@ async def _kubeconfig_client(path: str, loop):
     return per_loop[path]
 
 
+async def close_clients() -> None:
+    """Close the clients made from kubeconfig files in this event loop."""
+    for api in _kubeconfig_clients.pop(asyncio.get_running_loop(), {}).values():
+        await api.close()
+
+
 class ProvisioningError(RuntimeError):
     """A user's namespace could not be made ready; the message says why."""
 

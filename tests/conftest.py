@@ -11,8 +11,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
-from karvdash_hub import localcluster
+from karvdash_hub import localcluster, provisioning
 
 ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -22,6 +23,13 @@ def missing_part(what: str) -> None:
     if ON_CI:
         pytest.fail(f"missing part on CI: {what}", pytrace=False)
     pytest.skip(f"missing part: {what}")
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session", autouse=True)
+async def close_kubernetes_clients():
+    """The provisioners' API clients live as long as the test run's event loop."""
+    yield
+    await provisioning.close_clients()
 
 
 @pytest.fixture(scope="session")

@@ -131,6 +131,16 @@ def test_without_a_token_the_api_answers_401_in_json(hub, spec):
     assert r.status_code == 401 and r.json()["reason"] == "not-authenticated"
 
 
+def test_unknown_endpoints_and_methods_answer_json(hub, tokens):
+    headers = {"Authorization": f"token {tokens['bob']}"}
+    base = hub.url + "/services/karvdash/api/"
+    r = requests.get(base + "no/such/thing", headers=headers, timeout=30)
+    assert r.status_code == 404 and r.json()["reason"] == "no-such-endpoint"
+    r = requests.put(base + "services", headers=headers, json={}, timeout=30)
+    assert r.status_code == 405 and r.json()["reason"] == "method-not-allowed"
+    assert "openapi.json" in r.json()["message"]
+
+
 def test_whoami(api, hub):
     assert api["alice"].call("GET", "user").json() == {
         "name": "alice",

@@ -47,6 +47,17 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
                 "not-authenticated" if status_code == 401 else "forbidden",
                 exc.log_message or "log in to JupyterHub, or send a token",
             )
+        elif status_code == 404:
+            err = ApiError(404, "no-such-endpoint", f"there is no {self.request.path}")
+        elif status_code == 405:
+            err = ApiError(
+                405,
+                "method-not-allowed",
+                f"{self.request.method} is not an operation of {self.request.path}"
+                " (see api/openapi.json)",
+            )
+        elif status_code < 500:
+            err = ApiError(status_code, "bad-request", (exc and str(exc)) or "bad request")
         else:
             err = ApiError(
                 status_code, "server-error", "something went wrong; see the service's log"
@@ -252,6 +263,13 @@ class TemplateHandler(BaseHandler):
         self.finish()
 
 
+class NotFoundHandler(BaseHandler):
+    """Anything else under the API: a JSON 404, like every other answer."""
+
+    def prepare(self):
+        raise web.HTTPError(404)
+
+
 class OpenAPIHandler(web.RequestHandler):
     def get(self):
         self.set_header("Content-Type", JSON)
@@ -346,6 +364,7 @@ class DashboardApp(Application):
                 (url_path_join(api_prefix, r"services/([^/]+)"), ServiceHandler),
                 (url_path_join(api_prefix, "templates"), TemplatesHandler),
                 (url_path_join(api_prefix, r"templates/([^/]+)"), TemplateHandler),
+                (url_path_join(api_prefix, r".*"), NotFoundHandler),
             ],
             hub_auth=hub_auth,
             manager=manager,

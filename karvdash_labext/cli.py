@@ -159,6 +159,8 @@ def show(command: str, result) -> str:
         lines = [f"launched {result['name']} in {result['namespace']}"]
         if result.get("url"):
             lines.append(f"open {result['url']}")
+        if result.get("warning"):
+            lines.append(f"note: {result['warning']}")
         return "\n".join(lines)
     if command == "delete_service":
         return f"stopped {result['name']} ({len(result['deleted'])} objects deleted)"

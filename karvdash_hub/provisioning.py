@@ -533,7 +533,9 @@ class Provisioner(SingletonConfigurable):
         A namespace of that name that is not Karvdash's for this user is left alone
         (with a warning); the user's volumes are deleted all the same. The private
         folder is moved aside to ``<private_root>/.deleted/<slug>-<UTC time>``, or,
-        with ``purge_files``, removed with every folder kept of earlier deletions.
+        with ``purge_files``, removed with every folder kept of earlier deletions; when
+        pods ran in the namespace, only once the namespace is gone (at most
+        ``terminating_timeout``), so that nothing writes to the folder meanwhile.
         Only a missing object is ignored: any other error of the API propagates.
         """
         if purge_files and not self.private_root:
@@ -550,8 +552,11 @@ class Provisioner(SingletonConfigurable):
         except NamespaceConflict as err:
             self.log.warning("Deleting user %s: %s. It is left as it is.", username, err)
             found = None
+        running = False
         if found is not None:
             uid = found["metadata"]["uid"]
+            pods = await dyn.resources.get(api_version="v1", kind="Pod")
+            running = bool((await dyn.get(pods, namespace=found["metadata"]["name"])).items)
             try:
                 # the very namespace that was checked, not one made again meanwhile
                 await dyn.delete(
@@ -567,7 +572,30 @@ class Provisioner(SingletonConfigurable):
                 if err.status != 404:
                     raise
         await self._delete_volumes(username)
+        if running:
+            # pods still writing to the files (or a kubelet making their folder again)
+            # must be gone before the folder is moved aside or purged
+            await self._wait_namespace_gone(found["metadata"]["name"], uid)
         await self._retire_private_folder(username, purge=purge_files)
+
+    async def _wait_namespace_gone(self, name: str, uid: str) -> None:
+        dyn, namespaces = await self._namespaces()
+        deadline = time.monotonic() + self.terminating_timeout
+        while time.monotonic() < deadline:
+            try:
+                current = await dyn.get(namespaces, name=name)
+            except ApiException as err:
+                if err.status == 404:
+                    return
+                raise
+            if current.metadata.uid != uid:
+                return
+            await asyncio.sleep(0.5)
+        self.log.warning(
+            "Namespace %s is still being deleted after %.0f s; its files are moved now",
+            name,
+            self.terminating_timeout,
+        )
 
     async def _delete_volumes(self, username: str) -> None:
         """Delete the user's PersistentVolumes of this installation (by their names and

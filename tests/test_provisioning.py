@@ -227,10 +227,15 @@ async def test_a_deleted_users_files_are_kept_aside_and_a_new_account_of_that_na
     assert (kept / "results.csv").read_text() == "1,2,3\n"
 
     # a new account with the same name gets an empty folder
-    await provisioner.ensure(user)
+    ns = await provisioner.ensure(user)
     assert list((files / "private" / user).iterdir()) == []
     (files / "private" / user / "new.txt").write_text("mine")
+    # with pods running, the files are moved only once the namespace (and its pods) is gone
+    apps = client.AppsV1Api(kube)
+    apps.create_namespaced_deployment(ns, deployment("worker"))
+    wait_for(lambda: core.list_namespaced_pod(ns).items, 30, "the worker's pod to be created")
     await provisioner.delete(user)
+    assert namespace_gone(core, ns)
     older, newer = provisioner.kept_folders(user)
     assert (older, [p.name for p in newer.iterdir()]) == (kept, ["new.txt"])
     # another user's kept folder is not theirs, even with a name that starts the same

@@ -14,13 +14,13 @@ KarvdashSpawner in each user's namespace, and the file domains are the volumes n
 | --- | --- | --- |
 | KARVDASH_MODE | ``local`` (one machine) or ``kubernetes`` | local |
 | KARVDASH_KUBECONFIG | kubeconfig of the cluster | the local one / in-cluster |
-| KARVDASH_STATE_DIR | database, secrets, files of the embedded default | ./.karvdash |
+| KARVDASH_STATE_DIR | database, secrets (and local files) | .karvdash beside this file |
 | KARVDASH_PORT | port of the hub's public URL (embedded default) | 8000 |
 | KARVDASH_ADMIN_PASSWORD | password of ``admin`` at the first start | generated |
 | KARVDASH_AUTH | ``native`` or ``generic-oauth`` (see docs) | native |
 | KARVDASH_DOMAIN | the domain under which services are reachable | localtest.me |
 | KARVDASH_REGISTRY_URL | the private registry | (none) |
-| KARVDASH_PRIVATE_VOLUME / _SHARED_VOLUME | JSON volume sources (kubernetes mode) | hostPath |
+| KARVDASH_PRIVATE_VOLUME / _SHARED_VOLUME | JSON volume sources (kubernetes mode) | required |
 | KARVDASH_PRIVATE_ROOT | where the hub sees the private root (kubernetes mode) | (none) |
 | KARVDASH_INGRESS_NAMESPACES | comma-separated namespaces allowed into user namespaces | hub's |
 """

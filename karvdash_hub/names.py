@@ -3,9 +3,9 @@ and on disk.
 
 Rules guaranteed for every string a user name can be (tested with hypothesis):
 
-- :func:`user_slug` is a valid DNS-1123 label of at most 48 characters, made of
-  lowercase letters, digits and single hyphens, starting with a letter; a user name
-  that already is such a label is its own slug.
+- :func:`user_slug` is a valid DNS-1123 label of at most 48 characters (lowercase
+  letters, digits and hyphens); a user name that already is a safe label is its own
+  slug, and any other gets a hash after ``---`` (``Alice`` -> ``alice---3bc51062``).
 - Two different user names never get the same slug (``kubespawner.slugs.safe_slug``:
   names that had to be changed carry a hash of the original).
 - :func:`namespace_for` is ``<prefix>-<slug>`` (``karvdash-<user>`` by default), a

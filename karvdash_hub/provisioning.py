@@ -229,10 +229,10 @@ class Provisioner(SingletonConfigurable):
     guard_namespaces = Bool(
         True,
         config=True,
-        help="Install, when missing, the ValidatingAdmissionPolicy that makes the API"
-        " server refuse inline network volumes and ExternalName Services in user"
-        " namespaces (manifests/user-namespace-policy.yaml). Off: the installation"
-        " applies it itself.",
+        help="Apply the ValidatingAdmissionPolicy that makes the API server refuse, in"
+        " user namespaces, inline network volumes, ExternalName Services, externalIPs and"
+        " Ingresses for other users' host names (manifests/user-namespace-policy.yaml)."
+        " Off: the installation applies it itself.",
     )
     _guarded = False
 

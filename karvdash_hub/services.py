@@ -304,7 +304,9 @@ class ServiceManager(LoggingConfigurable):
                 "url": f"{self.url_scheme}://{hostname}/" if has_ingress else None,
                 "objects": [f"{o['kind']}/{o['metadata']['name']}" for o in objects],
             }
-            if not self.exposes(template):
+            if not self.exposes(template) and any(
+                o.get("kind") == "Ingress" for o in template.objects
+            ):
                 launched["warning"] = (
                     "no address: this service asks for its owner's login, and the"
                     " installation has no ingress login configured; it is reachable inside"

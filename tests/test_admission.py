@@ -105,6 +105,18 @@ async def test_a_user_cannot_mount_network_storage_or_proxy_another_service_with
             )
         )
         assert "ExternalName" in err.body
+        err = refused(
+            lambda: core.create_namespaced_service(
+                ns,
+                {
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "metadata": {"name": "grab"},
+                    "spec": {"ports": [{"port": 80}], "externalIPs": ["10.96.0.10"]},
+                },
+            )
+        )
+        assert "externalIPs" in err.body
         # Ingresses: only host names of this user, no catch-all
         net = client.NetworkingV1Api(as_user)
         backend = {"service": {"name": "web", "port": {"number": 80}}}

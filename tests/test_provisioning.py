@@ -459,7 +459,8 @@ async def test_the_documented_hub_permissions_are_enough_to_provision_and_delete
     provisioning.Provisioner.clear_instance()
     manager = ServiceManager(config=cfg)
     prov = manager.provisioner
-    user = f"rbac{uuid.uuid4().hex[:6]}"
+    user = f"rbac-{uuid.uuid4().hex[:6]}"
+    other = f"x-{user}"  # "web" of this user and "web-x" of the first make one host
     try:
         # the hub's own identity is used, not the admin's: it cannot read secrets
         # in kube-system, for example
@@ -486,14 +487,37 @@ async def test_the_documented_hub_permissions_are_enough_to_provision_and_delete
         # and, through its binding in the user's namespace, runs the dashboard's work
         launched = await manager.launch(user, "postgres", {})
         assert "Secret/postgres" in launched["objects"]
-        # an Ingress: the host check lists Ingresses in every namespace
-        exposed = await manager.launch(user, "minio", {})
-        assert "Ingress/minio" in exposed["objects"]
-        assert sorted(s["name"] for s in await manager.list(user)) == ["minio", "postgres"]
+        # an Ingress, and the host check: it reads Ingresses in the namespace of the
+        # one user who could hold the host (the hub is admin there)
+        held = await manager.launch(other, "minio", {"NAME": "web"})
+        exposed = await manager.launch(user, "minio", {"NAME": "web-x"})
+        assert held["url"] == f"https://web-x-{user}.localtest.me/"
+        assert exposed["name"].startswith("web-x-") and "Ingress/" in str(exposed["objects"])
+        listed = sorted(s["name"] for s in await manager.list(user))
+        assert listed == sorted(["postgres", exposed["name"]])
+        # custom templates: the hub installs the CRD and its ClusterRole itself (removed
+        # first, in case another test made them with the admin's identity)
+        extensions = client.ApiextensionsV1Api(kube)
+        with contextlib.suppress(client.ApiException):
+            extensions.delete_custom_resource_definition("templates.karvdash.io")
+        with contextlib.suppress(client.ApiException):
+            client.RbacAuthorizationV1Api(kube).delete_cluster_role("karvdash-templates-edit")
+
+        def crd_gone():
+            try:
+                extensions.read_custom_resource_definition("templates.karvdash.io")
+            except client.ApiException as err:
+                return err.status == 404
+            return False
+
+        await asyncio.to_thread(wait_for, crd_gone, 60, "the Template CRD to be deleted")
         await manager.templates.add(user, SINGLE)
         assert (await manager.templates.get(user, "tiny")).name == "Tiny"
+        crd = extensions.read_custom_resource_definition("templates.karvdash.io")
+        assert "karvdash" in {m.manager for m in crd.metadata.managed_fields}
+        client.RbacAuthorizationV1Api(kube).read_cluster_role("karvdash-templates-edit")
         await manager.stop(user, "postgres")
-        await manager.stop(user, "minio")
+        await manager.stop(user, exposed["name"])
         # the provisioner's own client is the hub's identity, not the admin's that an
         # earlier test of this process loaded: it may not read kube-system's secrets
         dyn = await prov.client()
@@ -508,6 +532,7 @@ async def test_the_documented_hub_permissions_are_enough_to_provision_and_delete
     finally:
         provisioning.Provisioner.clear_instance()
         await prov.delete(user)
+        await prov.delete(other)
         for doc in docs:
             if doc["kind"] == "ClusterRole":
                 client.RbacAuthorizationV1Api(kube).delete_cluster_role(doc["metadata"]["name"])
@@ -515,7 +540,8 @@ async def test_the_documented_hub_permissions_are_enough_to_provision_and_delete
                 client.RbacAuthorizationV1Api(kube).delete_cluster_role_binding(
                     doc["metadata"]["name"]
                 )
-    assert core.read_namespace(ns).metadata.deletion_timestamp is not None
+    # deleted (delete waits for the namespace to go only when pods were still there)
+    assert namespace_gone(core, ns) or core.read_namespace(ns).metadata.deletion_timestamp
 
 
 SINGLE = """

@@ -300,6 +300,8 @@ async def test_a_service_that_asks_for_login_gets_no_address_while_login_is_not_
     guarded = await open_manager.launch(user, "hello-kubernetes", {})
     assert guarded["url"] is None and "no address" in guarded["warning"]
     assert not any(o.startswith("Ingress/") for o in guarded["objects"])
+    inside_only = await open_manager.launch(user, "redis", {})  # it has no Ingress anyway
+    assert inside_only["url"] is None and "warning" not in inside_only
     public = await open_manager.launch(user, "minio", {})
     assert public["url"] == f"https://minio-{user}.example.org/"
     networking = client.NetworkingV1Api(kube)

@@ -14,14 +14,22 @@ def _error_responses(*codes: int) -> dict:
         401: "Not authenticated",
         403: "Not yours, or not allowed",
         404: "No such user, service or template",
-        409: "Taken: name, singleton, template id",
+        409: "Taken or in the way: the name, a singleton, a template id, an object of"
+        " the service (object-exists), the user's namespace (namespace-conflict,"
+        " namespace-terminating)",
         422: "The template is invalid, not allowed by policy, or refused by the cluster",
-        503: "The cluster cannot be reached; try again",
+        503: "The cluster or the hub cannot be reached or refused the service; try again",
     }
-    return {
+    responses = {
         str(c): {"description": text[c], "content": {"application/json": {"schema": ERROR}}}
         for c in codes
     }
+    responses["default"] = {
+        "description": "Any other error, as the same JSON: 405 for a method the path does"
+        " not have, 500 for a fault of the service",
+        "content": {"application/json": {"schema": ERROR}},
+    }
+    return responses
 
 
 ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -198,7 +206,7 @@ def document(version: str) -> dict:
                                 "application/json": {"schema": {"$ref": "#/components/schemas/Me"}}
                             },
                         },
-                        **_error_responses(401, 403),
+                        **_error_responses(401, 403, 503),
                     },
                 }
             },
@@ -338,7 +346,7 @@ def document(version: str) -> dict:
                             "description": "the template",
                             "content": {"application/yaml": {"schema": {"type": "string"}}},
                         },
-                        **_error_responses(401, 403, 404, 503),
+                        **_error_responses(401, 403, 404, 422, 503),
                     },
                 },
                 "delete": {

@@ -58,3 +58,25 @@ def test_an_empty_user_name_is_refused():
 def test_a_bad_namespace_prefix_is_refused(prefix):
     with pytest.raises(ValueError, match="namespace prefix"):
         names.namespace_for("alice", prefix)
+
+
+NEAR_COLLISIONS = [
+    ("A", "a"),
+    ("a.b", "a-b"),
+    ("x--y", "x-y"),
+    ("a_b", "a-b"),
+    ("alice", "alice-"),
+    ("Ü", "u"),
+    ("a" * 60 + "x", "a" * 60 + "y"),
+    ("a" * (names.USER_SLUG_MAX - 1) + "x", "a" * (names.USER_SLUG_MAX - 1) + "y"),
+    ("a" * names.USER_SLUG_MAX + "x", "a" * names.USER_SLUG_MAX + "y"),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), NEAR_COLLISIONS)
+def test_names_that_differ_only_slightly_get_different_slugs(a, b):
+    slug_a, slug_b = names.user_slug(a), names.user_slug(b)
+    assert slug_a != slug_b
+    for slug in (slug_a, slug_b):
+        assert DNS_LABEL.match(slug), slug
+        assert len(slug) <= names.USER_SLUG_MAX

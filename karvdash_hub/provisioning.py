@@ -44,6 +44,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kubernetes_asyncio.client.exceptions import ApiException
+from kubernetes_asyncio.dynamic.exceptions import ResourceNotFoundError
 from traitlets import Bool, Dict, Float, List, Unicode, default, validate
 from traitlets.config import SingletonConfigurable
 
@@ -68,15 +69,19 @@ async def _kubeconfig_client(path: str, loop):
     from kubernetes_asyncio.config import new_client_from_config
 
     per_loop = _kubeconfig_clients.setdefault(loop, {})
-    if path not in per_loop:
-        per_loop[path] = await new_client_from_config(config_file=path)
-    return per_loop[path]
+    if path not in per_loop:  # a task, so that concurrent first callers share one client
+        per_loop[path] = asyncio.ensure_future(new_client_from_config(config_file=path))
+    return await per_loop[path]
 
 
 async def close_clients() -> None:
     """Close the clients made from kubeconfig files in this event loop."""
-    for api in _kubeconfig_clients.pop(asyncio.get_running_loop(), {}).values():
-        await api.close()
+    for made in _kubeconfig_clients.pop(asyncio.get_running_loop(), {}).values():
+        await (await made).close()
+
+
+#: on a namespace Karvdash is deleting with its user: nothing makes it again meanwhile
+DELETING_ANNOTATION = "karvdash.io/deleting"
 
 
 class ProvisioningError(RuntimeError):
@@ -236,9 +241,22 @@ class Provisioner(SingletonConfigurable):
     )
     _guarded = False
 
+    _guard_tried = False
+
     async def _ensure_guard(self) -> None:
-        if self.guard_namespaces and not self._guarded:
+        """Once per process: a cluster without ValidatingAdmissionPolicy (before 1.30)
+        or a hub that may not write it gets a warning, not failed logins."""
+        if not self.guard_namespaces or self._guard_tried:
+            return
+        self._guard_tried = True
+        try:
             self._guarded = await admission.ensure_policy(await self.client(), self.log)
+        except (ApiException, ResourceNotFoundError) as err:
+            self.log.warning(
+                "The user-namespace admission policy could not be applied (%s): the"
+                " template policy still holds for launches, but not for users' own kubectl",
+                err,
+            )
 
     terminating_timeout = Float(
         120,
@@ -273,9 +291,9 @@ class Provisioner(SingletonConfigurable):
     async def close(self) -> None:
         """Close this event loop's client made from ``kubeconfig`` (at shutdown)."""
         loop = asyncio.get_running_loop()
-        api = _kubeconfig_clients.get(loop, {}).pop(self.kubeconfig, None)
-        if api is not None:
-            await api.close()
+        made = _kubeconfig_clients.get(loop, {}).pop(self.kubeconfig, None)
+        if made is not None:
+            await (await made).close()
         self._client = None
 
     async def _apply(self, obj: dict) -> dict:
@@ -491,6 +509,11 @@ class Provisioner(SingletonConfigurable):
                             raise
                         continue
                 elif found.get("status", {}).get("phase") == "Terminating":
+                    annotations = found["metadata"].get("annotations") or {}
+                    if annotations.get(DELETING_ANNOTATION) == "true":
+                        raise ProvisioningError(
+                            f"the user {username!r} is being deleted (namespace {name})"
+                        )
                     raise _Terminating()
                 else:
                     applied = await self._apply(ns_obj)  # repairs its labels
@@ -554,14 +577,22 @@ class Provisioner(SingletonConfigurable):
             found = None
         running = False
         if found is not None:
-            uid = found["metadata"]["uid"]
+            name, uid = found["metadata"]["name"], found["metadata"]["uid"]
             pods = await dyn.resources.get(api_version="v1", kind="Pod")
-            running = bool((await dyn.get(pods, namespace=found["metadata"]["name"])).items)
+            running = bool((await dyn.get(pods, namespace=name)).items)
             try:
+                # marked first: until it is gone, logins and launches of this user are
+                # refused instead of waiting for it and making it again
+                await dyn.patch(
+                    namespaces,
+                    name=name,
+                    body={"metadata": {"annotations": {DELETING_ANNOTATION: "true"}}},
+                    content_type="application/merge-patch+json",
+                )
                 # the very namespace that was checked, not one made again meanwhile
                 await dyn.delete(
                     namespaces,
-                    name=found["metadata"]["name"],
+                    name=name,
                     body={
                         "apiVersion": "v1",
                         "kind": "DeleteOptions",
@@ -569,7 +600,8 @@ class Provisioner(SingletonConfigurable):
                     },
                 )
             except ApiException as err:
-                if err.status != 404:
+                # 404: gone already; 409: already being deleted (an earlier attempt)
+                if err.status not in (404, 409):
                     raise
         await self._delete_volumes(username)
         if running:
@@ -630,12 +662,19 @@ class Provisioner(SingletonConfigurable):
         deleted = Path(self.private_root) / DELETED_FOLDER
         deleted.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not purge:
-            if folder.is_dir() and not any(folder.iterdir()):
+            try:
+                empty = folder.is_dir() and not any(folder.iterdir())
+            except OSError:  # unreadable (its owner's chmod): keep it, moved aside
+                empty = False
+            if empty:
                 folder.rmdir()  # nothing to keep
             elif folder.exists():
                 stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
                 kept = deleted / f"{folder.name}-{stamp}"
-                folder.rename(kept)
+                try:
+                    folder.rename(kept)
+                except FileNotFoundError:  # a concurrent deletion moved it first
+                    return
                 self.log.info("Kept the private files of deleted user %s in %s", username, kept)
             return
         for doomed in [folder, *self.kept_folders(username)]:
@@ -643,7 +682,10 @@ class Provisioner(SingletonConfigurable):
                 continue
             # rename first: a user made again at once never sees a half-deleted folder
             renamed = deleted / f".purging-{secrets.token_hex(8)}"
-            doomed.rename(renamed)
+            try:
+                doomed.rename(renamed)
+            except FileNotFoundError:  # a concurrent purge took it
+                continue
             await asyncio.to_thread(shutil.rmtree, renamed, True)
 
     def private_folder(self, username: str) -> Path | None:

@@ -209,7 +209,13 @@ class ServiceManager(LoggingConfigurable):
                 if err.status in (403, 404):  # no such user namespace (none of the hub's)
                     return False
                 raise
-            return bool(found.items)
+            # the label finds candidates; the rules say what they really serve
+            full = f"{host}.{self.domain}"
+            return any(
+                rule.get("host") == full
+                for item in found.to_dict()["items"]
+                for rule in (item.get("spec") or {}).get("rules") or []
+            )
 
         return any(await asyncio.gather(*(held(h, s) for h, s in candidates)))
 

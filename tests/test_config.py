@@ -76,3 +76,25 @@ def test_the_cluster_switch_uses_the_kubernetes_spawner_and_configured_volumes(
 def test_a_wrong_switch_is_refused_with_its_name(monkeypatch, tmp_path, env, message):
     with pytest.raises(ValueError, match=message):
         load(monkeypatch, tmp_path, **env)
+
+
+def test_the_dashboards_cookie_secret_is_kept_and_repaired(tmp_path):
+    """Kept across restarts (browsers stay logged in); an empty, short or garbled file
+    is replaced by a whole new secret rather than breaking the service; owner-only."""
+    from karvdash_hub.dashboard.app import DashboardApp
+
+    path = tmp_path / "state" / "cookie_secret"
+    app = DashboardApp(cookie_secret_file=str(path))
+    first = app.cookie_secret()
+    assert len(first) == 32 and app.cookie_secret() == first
+    assert path.stat().st_mode & 0o777 == 0o600
+    for bad in ("", "abcd", "not hex at all\n"):
+        path.write_text(bad)
+        path.chmod(0o644)
+        fresh = app.cookie_secret()
+        assert len(fresh) == 32 and fresh != first
+        assert bytes.fromhex(path.read_text().strip()) == fresh
+        assert path.stat().st_mode & 0o777 == 0o600
+    path.chmod(0o644)
+    assert app.cookie_secret() == fresh and path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["cookie_secret"]

@@ -254,6 +254,33 @@ async def test_a_deleted_users_files_are_kept_aside_and_a_new_account_of_that_na
     assert other_kept.name.startswith(f"{other}-") and (other_kept / "x").exists()
 
 
+async def test_a_user_being_deleted_is_not_provisioned_again_and_a_second_deletion_works(
+    provisioner, users, kube, files
+):
+    """While the namespace of a deleted user is going (its pods stopping), a login or a
+    launch of that user is refused instead of waiting and making it again; deleting the
+    user again meanwhile (an admin's retry) is not an error."""
+    user = users("twice")
+    ns = await provisioner.ensure(user)
+    (files / "private" / user / "a.txt").write_text("a")
+    core = client.CoreV1Api(kube)
+    client.AppsV1Api(kube).create_namespaced_deployment(ns, deployment("worker"))
+    wait_for(lambda: core.list_namespaced_pod(ns).items, 30, "the worker's pod")
+    first = asyncio.create_task(provisioner.delete(user))
+    for _ in range(100):
+        if core.read_namespace(ns).metadata.deletion_timestamp:
+            break
+        await asyncio.sleep(0.1)
+    for attempt in (provisioner.ensure(user), provisioner.ensure_exists(user)):
+        with pytest.raises(provisioning.ProvisioningError, match="is being deleted"):
+            await attempt
+    await provisioner.delete(user)  # the namespace answers 409 (terminating): fine
+    await first
+    assert namespace_gone(core, ns)
+    (kept,) = provisioner.kept_folders(user)
+    assert (kept / "a.txt").read_text() == "a"
+
+
 @pytest.mark.parametrize(
     "labels, annotations",
     [

@@ -378,14 +378,23 @@ class DashboardApp(Application):
             return os.urandom(32)
         path = Path(self.cookie_secret_file)
         try:
-            return bytes.fromhex(path.read_text().strip())
+            secret = bytes.fromhex(path.read_text().strip())
+            if len(secret) >= 32:
+                path.chmod(0o600)
+                return secret
+            self.log.warning("%s holds no usable secret: making a new one", path)
         except FileNotFoundError:
             pass
+        except ValueError:
+            self.log.warning("%s is not a hex secret: making a new one", path)
         secret = os.urandom(32)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # written whole under another name, then put in place: never half a secret
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:
             out.write(secret.hex() + "\n")
+        os.replace(partial, path)
         return secret
 
     def start(self):

@@ -17,7 +17,6 @@ decided by JupyterHub's roles alone (``admin_users`` gives the admin role).
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from traitlets import Bool, Unicode
 from traitlets.config import LoggingConfigurable
 
 from .provisioning import NamespaceConflict, Provisioner, ProvisioningError
+from .secretfile import write_private
 
 
 class KarvdashAccountsMixin(LoggingConfigurable):
@@ -206,7 +206,7 @@ class KarvdashNativeAuthenticator(KarvdashAccountsMixin, NativeAuthenticator):
             )
         if generated:
             if self.admin_password_file:
-                _write_private(Path(self.admin_password_file), password + "\n")
+                write_private(Path(self.admin_password_file), password + "\n")
             self.log.warning(
                 "Created the admin account %r with the generated password %s (kept in %s)."
                 " Change it at /hub/change-password.",
@@ -216,17 +216,6 @@ class KarvdashNativeAuthenticator(KarvdashAccountsMixin, NativeAuthenticator):
             )
         else:
             self.log.info("Created the admin account %r with the configured password", name)
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write a new file that is readable by its owner only from the moment it exists
-    (a file left from an earlier first start is replaced)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.fchmod(fd, 0o600)  # exactly, whatever the umask
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
 
 
 class KarvdashGenericOAuthenticator(KarvdashAccountsMixin, GenericOAuthenticator):

@@ -12,6 +12,7 @@ does. A 429 (retry later) is retried, honouring Retry-After.
 from __future__ import annotations
 
 import asyncio
+import json
 
 from kubernetes_asyncio.client.exceptions import ApiException
 from kubernetes_asyncio.dynamic import DynamicClient as _DynamicClient
@@ -43,3 +44,11 @@ class DynamicClient(_DynamicClient):
         if not serialize:
             return resp
         return serializer(self, await resp.json())
+
+
+def api_message(err: ApiException) -> str:
+    """The API server's own words for an error (its Status message), else the reason."""
+    try:
+        return json.loads(err.body).get("message") or str(err.reason)
+    except (TypeError, ValueError, AttributeError):
+        return str(getattr(err, "reason", err))

@@ -16,7 +16,6 @@ user's namespace (Kubernetes is the source of truth; nothing else is stored).
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import secrets
 import string
@@ -30,6 +29,7 @@ from traitlets.config import LoggingConfigurable
 from . import names, policy, storage
 from . import template as tmodel
 from .errors import ApiError
+from .kube import api_message
 from .provisioning import Provisioner
 from .templatestore import TemplateStore
 
@@ -57,13 +57,6 @@ _SERVICE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 def _suffix(n: int = 5) -> str:
     return "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(n))
-
-
-def _api_message(err: ApiException) -> str:
-    try:
-        return json.loads(err.body).get("message") or str(err.reason)
-    except (TypeError, ValueError, AttributeError):
-        return str(getattr(err, "reason", err))
 
 
 class ServiceManager(LoggingConfigurable):
@@ -278,7 +271,7 @@ class ServiceManager(LoggingConfigurable):
                     422,
                     "rejected-by-cluster",
                     "the cluster refused the service: "
-                    + "; ".join(f"{policy.describe(o)}: {_api_message(e)}" for o, e in failures),
+                    + "; ".join(f"{policy.describe(o)}: {api_message(e)}" for o, e in failures),
                 )
             # 2. create, all or nothing
             created = []
@@ -295,7 +288,7 @@ class ServiceManager(LoggingConfigurable):
                 raise ApiError(
                     422,
                     "rejected-by-cluster",
-                    f"the cluster refused {policy.describe(o)}: {_api_message(err)};"
+                    f"the cluster refused {policy.describe(o)}: {api_message(err)};"
                     " nothing was left behind",
                 ) from None
             except BaseException:

@@ -27,7 +27,9 @@ from traitlets.config import Application
 
 from .. import __version__
 from ..errors import ApiError
+from ..kube import api_message
 from ..provisioning import NamespaceConflict, Provisioner, ProvisioningError
+from ..secretfile import write_private
 from ..services import ServiceManager
 from . import openapi
 
@@ -122,10 +124,7 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
 
 def cluster_error(err: ApiException) -> ApiError:
     """What an answer of the Kubernetes API means to the user of the dashboard."""
-    try:
-        message = json.loads(err.body).get("message") or str(err.reason)
-    except (TypeError, ValueError, AttributeError):
-        message = str(err.reason)
+    message = api_message(err)
     if "being terminated" in message:
         return ApiError(
             409,
@@ -388,13 +387,7 @@ class DashboardApp(Application):
         except ValueError:
             self.log.warning("%s is not a hex secret: making a new one", path)
         secret = os.urandom(32)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # written whole under another name, then put in place: never half a secret
-        partial = path.with_name(f".{path.name}.{os.getpid()}")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(secret.hex() + "\n")
-        os.replace(partial, path)
+        write_private(path, secret.hex() + "\n")
         return secret
 
     def start(self):

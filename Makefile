@@ -7,15 +7,15 @@ STATE := .karvdash
 PORT ?= 8000
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup run test lint format docs cluster cluster-down cluster-status build-cluster clean screenshots benchmark
+.PHONY: setup run test test-unit lint format docs cluster cluster-down cluster-status build-cluster clean screenshots benchmark
 
 setup: $(VENV)/.installed node_modules/.installed build-cluster
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml localcluster/pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) is needed (Python 3.11 or newer)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test]' -e ./localcluster
 	touch $@
 
 node_modules/.installed: package.json
@@ -24,16 +24,16 @@ node_modules/.installed: package.json
 	touch $@
 
 build-cluster: $(VENV)/.installed
-	$(PY) -m karvdash_hub.localcluster build >/dev/null
+	$(PY) -m karvdash_localcluster build >/dev/null
 
 cluster: setup
-	$(PY) -m karvdash_hub.localcluster --state-dir $(STATE)/cluster up
+	$(PY) -m karvdash_localcluster --state-dir $(STATE)/cluster up
 
 cluster-down:
-	$(PY) -m karvdash_hub.localcluster --state-dir $(STATE)/cluster down
+	$(PY) -m karvdash_localcluster --state-dir $(STATE)/cluster down
 
 cluster-status:
-	$(PY) -m karvdash_hub.localcluster --state-dir $(STATE)/cluster status
+	$(PY) -m karvdash_localcluster --state-dir $(STATE)/cluster status
 
 run: setup cluster
 	KARVDASH_PORT=$(PORT) KARVDASH_STATE_DIR=$(STATE) $(VENV)/bin/jupyterhub -f jupyterhub_config.py
@@ -52,11 +52,15 @@ docs: $(VENV)/.installed
 test: setup lint docs
 	$(VENV)/bin/pytest -ra $(PYTEST_ARGS)
 
+# the unit tests alone: seconds, no cluster, no hub
+test-unit: $(VENV)/.installed
+	$(VENV)/bin/pytest -q tests/unit $(PYTEST_ARGS)
+
 clean: cluster-down
 	rm -rf $(STATE) $(VENV) node_modules
 
 screenshots: setup
-	KARVDASH_SCREENSHOTS=$(CURDIR)/docs/images $(VENV)/bin/pytest -q tests/test_browser.py
+	KARVDASH_SCREENSHOTS=$(CURDIR)/docs/images $(VENV)/bin/pytest -q tests/e2e/test_browser.py
 
 benchmark: setup
 	$(PY) benchmarks/provision.py

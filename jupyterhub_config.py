@@ -82,8 +82,7 @@ else:
 c.Provisioner.namespace_prefix = os.environ.get("KARVDASH_NAMESPACE_PREFIX", "karvdash")
 if os.environ.get("KARVDASH_INGRESS_NAMESPACES"):
     c.Provisioner.ingress_namespaces = os.environ["KARVDASH_INGRESS_NAMESPACES"].split(",")
-if os.environ.get("KARVDASH_REGISTRY_URL"):
-    c.KarvdashSpawnerMixin.registry_url = os.environ["KARVDASH_REGISTRY_URL"]
+c.Installation.registry_url = os.environ.get("KARVDASH_REGISTRY_URL", "")
 
 if mode == "local":
     port = int(os.environ.get("KARVDASH_PORT", "8000"))
@@ -100,7 +99,8 @@ if mode == "local":
         state / "cluster" / "kubeconfig"
     )
     files = state / "files"
-    c.Provisioner.private_root = str(files / "private")
+    c.UserFiles.private_root = str(files / "private")
+    c.UserFiles.shared_root = str(files / "shared")
     c.Provisioner.private_volume = {"hostPath": {"path": str(files / "private")}}
     c.Provisioner.shared_volume = {"hostPath": {"path": str(files / "shared")}}
     c.LocalKarvdashSpawner.sessions_root = str(state / "sessions")
@@ -117,7 +117,7 @@ elif mode == "kubernetes":
         c.Provisioner.ingress_namespaces = [hub_namespace]
     c.Provisioner.private_volume = json.loads(os.environ["KARVDASH_PRIVATE_VOLUME"])
     c.Provisioner.shared_volume = json.loads(os.environ["KARVDASH_SHARED_VOLUME"])
-    c.Provisioner.private_root = os.environ.get("KARVDASH_PRIVATE_ROOT", "")
+    c.UserFiles.private_root = os.environ.get("KARVDASH_PRIVATE_ROOT", "")
     # the hub's own ServiceAccount gets 'admin' in user namespaces only
     c.Provisioner.hub_service_account = os.environ.get(
         "KARVDASH_HUB_SERVICE_ACCOUNT", f"{hub_namespace}/hub"
@@ -128,7 +128,11 @@ else:
     raise ValueError(f"KARVDASH_MODE must be 'local' or 'kubernetes', not {mode!r}")
 
 # -- the dashboard service -----------------------------------------------------------
-# started by the hub, with this file as its configuration and the same environment
+# started by the hub; its configuration is the part of the hub's that it shares
+# (Installation, Provisioner, UserFiles, ServiceManager, DashboardApp), exported by the
+# hub at start to a file (owner-only) wherever those settings were made
+shared_config = state / "karvdash-dashboard-config.json"
+c.KarvdashAccountsMixin.dashboard_config_file = str(shared_config)
 dashboard_port = int(os.environ.get("KARVDASH_DASHBOARD_PORT", "0")) or (
     int(os.environ.get("KARVDASH_PORT", "8000")) + 3 if mode == "local" else 10101
 )
@@ -141,9 +145,9 @@ c.JupyterHub.services = [
         "command": [
             sys.executable,
             "-m",
-            "karvdash_hub.dashboard",
+            "karvdash_hub.apps.dashboard",
             "--config",
-            str(Path(__file__).resolve()),
+            str(shared_config),
         ],
         "environment": {
             **{
@@ -159,15 +163,13 @@ c.JupyterHub.services = [
 c.DashboardApp.ip = "127.0.0.1" if mode == "local" else "0.0.0.0"
 # browsers stay logged in to the dashboard service across restarts
 c.DashboardApp.cookie_secret_file = str(state / "karvdash_dashboard_cookie_secret")
-c.ServiceManager.domain = os.environ.get("KARVDASH_DOMAIN", "localtest.me")
+c.Installation.domain = os.environ.get("KARVDASH_DOMAIN", "localtest.me")
 # how code in a user's server reaches the API (KARVDASH_API_URL): through the proxy
-c.KarvdashSpawnerMixin.dashboard_api_url = os.environ.get("KARVDASH_API_URL") or (
+c.Installation.api_url = os.environ.get("KARVDASH_API_URL") or (
     f"http://127.0.0.1:{os.environ.get('KARVDASH_PORT', '8000')}/services/karvdash/api/"
     if mode == "local"
     else "http://proxy-public/services/karvdash/api/"
 )
-if os.environ.get("KARVDASH_REGISTRY_URL"):
-    c.ServiceManager.registry_url = os.environ["KARVDASH_REGISTRY_URL"]
 # the user's server token may call the dashboard service as its owner (karvdashctl,
 # the JupyterLab extension and the widgets use it)
 c.Spawner.server_token_scopes = [

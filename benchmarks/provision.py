@@ -17,7 +17,8 @@ import time
 import uuid
 from pathlib import Path
 
-from karvdash_hub.localcluster import LocalCluster
+from karvdash_localcluster import LocalCluster
+
 from karvdash_hub.provisioning import Provisioner
 
 

@@ -26,9 +26,9 @@ import time
 import uuid
 from pathlib import Path
 
+import karvdash_localcluster as localcluster
 from traitlets.config import Config
 
-from karvdash_hub import localcluster
 from karvdash_hub.provisioning import Provisioner
 from karvdash_hub.services import ServiceManager
 

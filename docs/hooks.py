@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from karvdash_hub import __version__
-from karvdash_hub.dashboard.openapi import document
+from karvdash_hub.apps.dashboard.openapi import document
 from karvdash_labext.cli import build_parser
 
 

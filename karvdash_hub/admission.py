@@ -2,7 +2,7 @@
 ``manifests/user-namespace-policy.yaml``) that the API server applies to every request
 in a namespace labelled for Karvdash, whoever makes it.
 
-:mod:`karvdash_hub.policy` checks templates before anything reaches the cluster; this
+:mod:`karvdash_hub.rules.policy` checks templates before anything reaches the cluster; this
 keeps the same rules for what a user creates with their own credentials (their
 JupyterLab's service account is ``admin`` in their namespace).
 """
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 from kubernetes_asyncio.client.exceptions import ApiException
+from kubernetes_asyncio.dynamic.exceptions import ResourceNotFoundError
 
 POLICY_FILE = Path(__file__).parent / "manifests" / "user-namespace-policy.yaml"
 API_VERSION = "admissionregistration.k8s.io/v1"
@@ -53,3 +54,16 @@ async def ensure_policy(dyn, log=None) -> bool:
                 )
             return False
     return True
+
+
+async def guard(dyn, log) -> None:
+    """:func:`ensure_policy`, where a cluster without ValidatingAdmissionPolicy (before
+    1.30) or a hub that may not write it gets a warning, not failed logins."""
+    try:
+        await ensure_policy(dyn, log)
+    except (ApiException, ResourceNotFoundError) as err:
+        log.warning(
+            "The user-namespace admission policy could not be applied (%s): the template"
+            " policy still holds for launches, but not for users' own kubectl",
+            err,
+        )

@@ -16,27 +16,27 @@ user's namespace (Kubernetes is the source of truth; nothing else is stored).
 from __future__ import annotations
 
 import asyncio
-import re
 import secrets
 import string
 from collections import defaultdict
 from datetime import UTC, datetime
 
 from kubernetes_asyncio.client.exceptions import ApiException
-from traitlets import Bool, Dict, Unicode
+from traitlets import Bool, Dict, Instance, Unicode, default
 from traitlets.config import LoggingConfigurable
 
-from . import names, policy, storage
-from . import template as tmodel
+from . import kube
 from .errors import ApiError
+from .installation import Installation
 from .kube import api_message
 from .provisioning import Provisioner
+from .rules import environment, exposure, names, policy, status, storage
+from .rules import template as tmodel
 from .templatestore import TemplateStore
 
-SERVICE_LABEL = "karvdash.io/service"
-TEMPLATE_LABEL = "karvdash.io/template"
-#: on every Ingress: the first label of its host (``<name>-<user>``), to find who holds it
-HOST_LABEL = "karvdash.io/host"
+SERVICE_LABEL = status.SERVICE_LABEL
+TEMPLATE_LABEL = status.TEMPLATE_LABEL
+HOST_LABEL = exposure.HOST_LABEL
 #: creation order: the Service first (its name is the lock on NAME), the Ingress last
 ORDER = [
     "Service",
@@ -52,22 +52,22 @@ ORDER = [
     "Ingress",
 ]
 MAX_ATTEMPTS = 8
-_SERVICE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+MANAGED = "app.kubernetes.io/managed-by=karvdash"
 
 
 def _suffix(n: int = 5) -> str:
     return "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(n))
 
 
-class ServiceManager(LoggingConfigurable):
-    """Configured as ``c.ServiceManager.*`` (in the dashboard service's config)."""
+def _order(kind: str) -> int:
+    return ORDER.index(kind) if kind in ORDER else len(ORDER)
 
-    domain = Unicode(
-        "localtest.me",
-        config=True,
-        help="Domain under which services are reachable: service 'zeppelin' of user"
-        " 'test' is at zeppelin-test.<domain>.",
-    )
+
+class ServiceManager(LoggingConfigurable):
+    """Launch, list and stop services (``c.ServiceManager.*``). Made by the dashboard
+    app with ``parent=``; the provisioner, the template store and the installation's
+    facts are passed in (or made with ``parent=self``)."""
+
     url_scheme = Unicode("https", config=True, help="Scheme of the services' URLs.")
     ingress_class = Unicode(
         "", config=True, help="ingressClassName set on every service's Ingress (empty: none)."
@@ -91,33 +91,53 @@ class ServiceManager(LoggingConfigurable):
         " would be open to anyone who reaches the ingress, so it runs without an address"
         " (reachable inside the cluster only) until the installation configures them.",
     )
-    registry_url = Unicode("", config=True, help="Value of the REGISTRY variable.")
+
+    provisioner = Instance(Provisioner)
+    installation = Instance(Installation)
+    templates = Instance(TemplateStore)
+
+    @default("provisioner")
+    def _default_provisioner(self):
+        return Provisioner(parent=self)
+
+    @default("installation")
+    def _default_installation(self):
+        return Installation(parent=self)
+
+    @default("templates")
+    def _default_templates(self):
+        return TemplateStore(self.provisioner)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.provisioner = Provisioner.instance(config=self.config)
-        self.templates = TemplateStore(self.provisioner)
         # one launch at a time per user in this process: names are chosen without
         # racing (a lost race costs a create that the quota counts until it resyncs)
         self._launch_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
+    @property
+    def exposure(self) -> exposure.Exposure:
+        return exposure.Exposure(
+            domain=self.installation.domain,
+            url_scheme=self.url_scheme,
+            ingress_class=self.ingress_class,
+            tls_secret=self.tls_secret,
+            auth_annotations=dict(self.auth_annotations),
+            expose_without_login=self.expose_without_login,
+        )
+
     # -- helpers
 
     def hostname(self, name: str, username: str) -> str:
-        label = f"{name}-{names.user_slug(username)}"
-        if len(label) > 63:
-            raise ApiError(
-                400,
-                "name-too-long",
-                f"'{name}' is too long to make a host name; choose a shorter NAME",
-            )
-        return f"{label}.{self.domain}"
+        try:
+            return self.exposure.hostname(name, username)
+        except names.NameError_ as err:
+            raise ApiError("name-too-long", str(err)) from None
 
     def system_variables(self, name: str, username: str) -> dict[str, str]:
         return {
             "NAMESPACE": self.provisioner.namespace(username),
             "HOSTNAME": self.hostname(name, username),
-            "REGISTRY": self.registry_url,
+            "REGISTRY": self.installation.registry_url,
             "PRIVATE": storage.PRIVATE.mount_path,
             "SHARED": storage.SHARED.mount_path,
         }
@@ -125,73 +145,40 @@ class ServiceManager(LoggingConfigurable):
     def labels(self, username: str, name: str, template_id: str) -> dict[str, str]:
         return {**names.user_labels(username), SERVICE_LABEL: name, TEMPLATE_LABEL: template_id}
 
-    async def _resources(self, objects):
-        dyn = await self.provisioner.client()
-        return dyn, [
-            await dyn.resources.get(api_version=o["apiVersion"], kind=o["kind"]) for o in objects
-        ]
-
     def _prepare(self, template, values, name, username) -> list[dict]:
+        """The service's objects, rendered, checked and made the installation's."""
         system = self.system_variables(name, username)
         try:
             objects = tmodel.render(template, {**values, "NAME": name}, system)
             policy.check(objects, system["NAMESPACE"], system["HOSTNAME"])
         except tmodel.TemplateError as err:
-            raise ApiError(400, "bad-variables", str(err)) from None
+            raise ApiError("bad-variables", str(err)) from None
         except policy.PolicyError as err:
-            raise ApiError(
-                422, "template-not-allowed", str(err), violations=err.violations
-            ) from None
-        env = {
-            "KARVDASH_NAMESPACE": system["NAMESPACE"],
-            "KARVDASH_PRIVATE_DIR": storage.PRIVATE.mount_path,
-            "KARVDASH_SHARED_DIR": storage.SHARED.mount_path,
-            "KARVDASH_SERVICE": name,
-        }
-        if self.registry_url:
-            env["KARVDASH_REGISTRY_URL"] = self.registry_url
+            raise ApiError("template-not-allowed", str(err), violations=err.violations) from None
+        env = environment.environment(
+            system["NAMESPACE"], registry_url=self.installation.registry_url, service=name
+        )
         annotations = {
-            "karvdash.io/template-name": template.name,
+            status.TEMPLATE_NAME_ANNOTATION: template.name,
             "karvdash.io/created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         objects = policy.inject(objects, self.labels(username, name, template.id), env, annotations)
-        if not self.exposes(template):
-            objects = [o for o in objects if o["kind"] != "Ingress"]
-        for obj in objects:
-            if obj["kind"] == "Ingress":
-                obj["metadata"]["labels"][HOST_LABEL] = system["HOSTNAME"].split(".")[0]
-                spec = obj.setdefault("spec", {})
-                if self.ingress_class:
-                    spec["ingressClassName"] = self.ingress_class
-                if self.tls_secret:
-                    spec["tls"] = [{"hosts": [system["HOSTNAME"]], "secretName": self.tls_secret}]
-                if template.auth and self.auth_annotations:
-                    obj["metadata"]["annotations"].update(self.auth_annotations)
-        objects.sort(key=lambda o: ORDER.index(o["kind"]) if o["kind"] in ORDER else len(ORDER))
-        return objects
+        objects = self.exposure.decorate(objects, system["HOSTNAME"], template.auth)
+        return sorted(objects, key=lambda o: _order(o["kind"]))
 
     def exposes(self, template) -> bool:
-        """Whether the service's Ingress is created: always for ``auth: false``; for
-        ``auth: true`` only when the ingress can ask for the owner's login."""
-        return not template.auth or bool(self.auth_annotations) or self.expose_without_login
+        return self.exposure.exposes(template.auth)
 
     async def _host_taken(self, dyn, objects, username: str) -> bool:
-        """Another user's Ingress holds this service's host name: ``svc-x`` of user
-        ``bob`` and ``svc`` of user ``x-bob`` both make ``svc-x-bob``. First come, first
-        served. Only users whose name ends the host's first label can hold it, so only
-        their namespaces are asked (the cost does not grow with the cluster)."""
+        """Another user's Ingress holds this service's host name (first come, first
+        served); only the namespaces of users who could hold it are asked."""
         hosts = {o["metadata"]["labels"][HOST_LABEL] for o in objects if o["kind"] == "Ingress"}
         own = names.user_slug(username)
-        candidates = {
-            (host, host[i + 1 :])
-            for host in hosts
-            for i, char in enumerate(host)
-            if char == "-" and host[i + 1 :] and host[i + 1 :] != own
-        }
+        candidates = {(h, slug) for h in hosts for slug in exposure.possible_holders(h, own)}
         if not candidates:
             return False
-        res = await dyn.resources.get(api_version="networking.k8s.io/v1", kind="Ingress")
-        prefix = self.provisioner.namespace_prefix
+        res = await kube.resource(dyn, "networking.k8s.io/v1", "Ingress")
+        prefix, rules = self.provisioner.namespace_prefix, self.exposure
 
         async def held(host: str, slug: str) -> bool:
             try:
@@ -203,12 +190,7 @@ class ServiceManager(LoggingConfigurable):
                     return False
                 raise
             # the label finds candidates; the rules say what they really serve
-            full = f"{host}.{self.domain}"
-            return any(
-                rule.get("host") == full
-                for item in found.to_dict()["items"]
-                for rule in (item.get("spec") or {}).get("rules") or []
-            )
+            return any(rules.serves(item, host) for item in found.to_dict()["items"])
 
         return any(await asyncio.gather(*(held(h, s) for h, s in candidates)))
 
@@ -220,12 +202,11 @@ class ServiceManager(LoggingConfigurable):
 
     async def _launch(self, username: str, template_id: str, values: dict) -> dict:
         if not isinstance(values, dict):
-            raise ApiError(400, "bad-variables", "variables must be a mapping of names to values")
+            raise ApiError("bad-variables", "variables must be a mapping of names to values")
         template = await self.templates.get(username, template_id)
         ns = await self.provisioner.ensure_exists(username)
         if template.singleton and await self._instances(ns, template.id):
             raise ApiError(
-                409,
                 "singleton",
                 f"'{template.name}' runs once per user and you already run it; stop it first",
             )
@@ -233,203 +214,136 @@ class ServiceManager(LoggingConfigurable):
         try:
             desired = tmodel.check_instance_name(desired)
         except tmodel.TemplateError as err:
-            raise ApiError(400, "bad-variables", str(err)) from None
+            raise ApiError("bad-variables", str(err)) from None
         for attempt in range(MAX_ATTEMPTS):
             name = desired if attempt == 0 else f"{desired[:33].rstrip('-')}-{_suffix()}"
             objects = self._prepare(template, values, name, username)
-            dyn, resources = await self._resources(objects)
-            # 1. the API server validates every object (schemas, admission, quota)
-            dry = await asyncio.gather(
-                *(
-                    dyn.create(r, body=o, namespace=ns, dry_run="All")
-                    for r, o in zip(resources, objects, strict=True)
-                ),
-                return_exceptions=True,
-            )
-            failures = [
-                (o, e) for o, e in zip(objects, dry, strict=True) if isinstance(e, Exception)
-            ]
-            conflicts = [o for o, e in failures if getattr(e, "status", None) == 409]
-            if conflicts or await self._host_taken(dyn, objects, username):
-                foreign = [o for o in conflicts if not o["metadata"]["name"].startswith(name)]
-                if foreign:
-                    raise ApiError(
-                        409,
-                        "object-exists",
-                        f"{policy.describe(foreign[0])} already exists in {ns} and its name"
-                        " does not depend on NAME; stop the service that made it, or delete"
-                        " it",
-                    )
-                if template.singleton:
-                    raise ApiError(409, "singleton", f"'{template.name}' already runs as {name}")
+            dyn = await self.provisioner.client()
+            resources = [await kube.resource_of(dyn, o) for o in objects]
+            if not await self._dry_run(dyn, ns, template, name, username, objects, resources):
                 continue  # the name (or its address) is taken: try another
-            if failures:
-                for _, e in failures:
-                    if not isinstance(e, ApiException):
-                        raise e
-                raise ApiError(
-                    422,
-                    "rejected-by-cluster",
-                    "the cluster refused the service: "
-                    + "; ".join(f"{policy.describe(o)}: {api_message(e)}" for o, e in failures),
-                )
-            # 2. create, all or nothing
-            created = []
             try:
-                for r, o in zip(resources, objects, strict=True):
-                    await dyn.create(r, body=o, namespace=ns, field_manager="karvdash")
-                    created.append((r, o))
+                await kube.create_all_or_rollback(
+                    dyn, ns, zip(resources, objects, strict=True), field_manager="karvdash"
+                )
             except ApiException as err:
-                await self._rollback(dyn, ns, created)
                 if err.status == 409 and not template.singleton:
                     continue  # lost a race for the name: try another
                 if err.status == 409:
-                    raise ApiError(409, "singleton", f"'{template.name}' already runs") from None
+                    raise ApiError("singleton", f"'{template.name}' already runs") from None
                 raise ApiError(
-                    422,
                     "rejected-by-cluster",
-                    f"the cluster refused {policy.describe(o)}: {api_message(err)};"
-                    " nothing was left behind",
+                    f"the cluster refused {policy.describe(err.failed_object)}:"
+                    f" {api_message(err)}; nothing was left behind",
                 ) from None
-            except BaseException:
-                await self._rollback(dyn, ns, created)
-                raise
-            hostname = self.system_variables(name, username)["HOSTNAME"]
-            has_ingress = any(o["kind"] == "Ingress" for o in objects)
-            launched = {
-                "name": name,
-                "template": template.id,
-                "namespace": ns,
-                "url": f"{self.url_scheme}://{hostname}/" if has_ingress else None,
-                "objects": [f"{o['kind']}/{o['metadata']['name']}" for o in objects],
-            }
-            if not self.exposes(template) and any(
-                o.get("kind") == "Ingress" for o in template.objects
-            ):
-                launched["warning"] = (
-                    "no address: this service asks for its owner's login, and the"
-                    " installation has no ingress login configured; it is reachable inside"
-                    " the cluster only"
-                )
-            return launched
-        raise ApiError(
-            409, "name-taken", f"could not find a free name like '{desired}'; choose one"
-        )
+            return self._launched(template, name, username, ns, objects)
+        raise ApiError("name-taken", f"could not find a free name like '{desired}'; choose one")
 
-    async def _rollback(self, dyn, ns, created) -> None:
-        for r, o in reversed(created):
-            try:
-                await dyn.delete(
-                    r, name=o["metadata"]["name"], namespace=ns, propagation_policy="Background"
+    async def _dry_run(self, dyn, ns, template, name, username, objects, resources) -> bool:
+        """The API server validates every object (schemas, admission, quota). False when
+        the name or its host is taken (try another); raises for anything else."""
+        dry = await asyncio.gather(
+            *(
+                dyn.create(r, body=o, namespace=ns, dry_run="All")
+                for r, o in zip(resources, objects, strict=True)
+            ),
+            return_exceptions=True,
+        )
+        failures = [(o, e) for o, e in zip(objects, dry, strict=True) if isinstance(e, Exception)]
+        conflicts = [o for o, e in failures if getattr(e, "status", None) == 409]
+        if conflicts or await self._host_taken(dyn, objects, username):
+            foreign = [o for o in conflicts if not o["metadata"]["name"].startswith(name)]
+            if foreign:
+                raise ApiError(
+                    "object-exists",
+                    f"{policy.describe(foreign[0])} already exists in {ns} and its name"
+                    " does not depend on NAME; stop the service that made it, or delete it",
                 )
-            except ApiException as err:
-                if err.status != 404:
-                    self.log.error("Could not roll back %s in %s: %s", policy.describe(o), ns, err)
+            if template.singleton:
+                raise ApiError("singleton", f"'{template.name}' already runs as {name}")
+            return False
+        for _, e in failures:
+            if not isinstance(e, ApiException):
+                raise e
+        if failures:
+            raise ApiError(
+                "rejected-by-cluster",
+                "the cluster refused the service: "
+                + "; ".join(f"{policy.describe(o)}: {api_message(e)}" for o, e in failures),
+            )
+        return True
+
+    def _launched(self, template, name, username, ns, objects) -> dict:
+        has_ingress = any(o["kind"] == "Ingress" for o in objects)
+        launched = {
+            "name": name,
+            "template": template.id,
+            "namespace": ns,
+            "url": self.exposure.url(self.hostname(name, username)) if has_ingress else None,
+            "objects": [f"{o['kind']}/{o['metadata']['name']}" for o in objects],
+        }
+        if not self.exposes(template) and any(o.get("kind") == "Ingress" for o in template.objects):
+            launched["warning"] = (
+                "no address: this service asks for its owner's login, and the"
+                " installation has no ingress login configured; it is reachable inside"
+                " the cluster only"
+            )
+        return launched
 
     async def _instances(self, ns: str, template_id: str) -> list:
         dyn = await self.provisioner.client()
-        svc = await dyn.resources.get(api_version="v1", kind="Service")
         found = await dyn.get(
-            svc, namespace=ns, label_selector=f"{TEMPLATE_LABEL}={template_id},{SERVICE_LABEL}"
+            await kube.resource(dyn, "v1", "Service"),
+            namespace=ns,
+            label_selector=f"{TEMPLATE_LABEL}={template_id},{SERVICE_LABEL}",
         )
         return found.items
 
     async def list(self, username: str) -> list[dict]:
+        """The user's services with their status (:mod:`karvdash_hub.rules.status`)."""
         ns = self.provisioner.namespace(username)
         dyn = await self.provisioner.client()
-        selector = f"app.kubernetes.io/managed-by=karvdash,{SERVICE_LABEL}"
+        selector = f"{MANAGED},{SERVICE_LABEL}"
         kinds = [
-            ("v1", "Service"),
-            ("v1", "Pod"),
-            ("networking.k8s.io/v1", "Ingress"),
-            ("v1", "Event"),
+            ("v1", "Service", selector, None),
+            ("v1", "Pod", selector, None),
+            ("networking.k8s.io/v1", "Ingress", selector, None),
+            ("v1", "Event", None, "type=Warning"),
         ]
-        res = [await dyn.resources.get(api_version=a, kind=k) for a, k in kinds]
         try:
-            services, pods, ingresses, events = await asyncio.gather(
-                dyn.get(res[0], namespace=ns, label_selector=selector),
-                dyn.get(res[1], namespace=ns, label_selector=selector),
-                dyn.get(res[2], namespace=ns, label_selector=selector),
-                dyn.get(res[3], namespace=ns, field_selector="type=Warning"),
+            found = await asyncio.gather(
+                *(
+                    dyn.get(
+                        await kube.resource(dyn, api, kind),
+                        namespace=ns,
+                        label_selector=labels,
+                        field_selector=fields,
+                    )
+                    for api, kind, labels, fields in kinds
+                )
             )
         except ApiException as err:
             if err.status == 404:
                 return []
             raise
-        by_service: dict[str, dict] = {}
-        for svc in services.to_dict()["items"]:
-            labels = svc["metadata"]["labels"]
-            name = labels[SERVICE_LABEL]
-            if svc["metadata"]["name"] != name:
-                continue
-            by_service[name] = {
-                "name": name,
-                "template": labels.get(TEMPLATE_LABEL),
-                "template_name": (svc["metadata"].get("annotations") or {}).get(
-                    "karvdash.io/template-name"
-                ),
-                "created": svc["metadata"]["creationTimestamp"],
-                "url": None,
-                "status": {"ready": 0, "total": 0, "phase": "NoPods", "warning": None},
-                "_pods": set(),
-            }
-        for ing in ingresses.to_dict()["items"]:
-            entry = by_service.get(ing["metadata"]["labels"][SERVICE_LABEL])
-            rules = (ing.get("spec") or {}).get("rules") or []
-            if entry and rules and rules[0].get("host"):
-                entry["url"] = f"{self.url_scheme}://{rules[0]['host']}/"
-        for pod in pods.to_dict()["items"]:
-            entry = by_service.get(pod["metadata"]["labels"][SERVICE_LABEL])
-            if not entry:
-                continue
-            st = entry["status"]
-            st["total"] += 1
-            entry["_pods"].add(pod["metadata"]["name"])
-            conds = (pod.get("status") or {}).get("conditions") or []
-            if any(c["type"] == "Ready" and c["status"] == "True" for c in conds):
-                st["ready"] += 1
-            # the service's phase is Running only when every pod is
-            phase = (pod.get("status") or {}).get("phase") or "Pending"
-            if phase != "Running" or st["phase"] in ("NoPods", "Running"):
-                st["phase"] = phase
-        for ev in sorted(
-            events.to_dict()["items"],
-            key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "",
-        ):
-            involved = (ev.get("involvedObject") or {}).get("name", "")
-            for entry in by_service.values():
-                st = entry["status"]
-                healthy = st["total"] > 0 and st["ready"] == st["total"]
-                if not healthy and (involved in entry["_pods"] or involved == entry["name"]):
-                    st["warning"] = ev.get("message")
-        out = []
-        for entry in sorted(by_service.values(), key=lambda e: e["created"]):
-            entry.pop("_pods")
-            out.append(entry)
-        return out
+        services, pods, ingresses, events = (f.to_dict()["items"] for f in found)
+        return status.services(services, pods, ingresses, events, self.url_scheme)
 
     async def stop(self, username: str, name: str) -> dict:
-        if not isinstance(name, str) or not _SERVICE_NAME.match(name):
-            raise ApiError(404, "service-not-found", f"there is no service '{name}'")
+        """Delete every object labelled with the service (Ingress first)."""
+        if not names.is_label(name):
+            raise ApiError("service-not-found", f"there is no service '{name}'")
         ns = self.provisioner.namespace(username)
         dyn = await self.provisioner.client()
-        selector = f"app.kubernetes.io/managed-by=karvdash,{SERVICE_LABEL}={name}"
-        kinds = sorted(
-            policy.ALLOWED_KINDS, key=lambda k: -ORDER.index(k[1]) if k[1] in ORDER else 0
-        )
+        selector = f"{MANAGED},{SERVICE_LABEL}={name}"
         deleted = []
-        for api_version, kind in kinds:
-            r = await dyn.resources.get(api_version=api_version, kind=kind)
-            items = (await dyn.get(r, namespace=ns, label_selector=selector)).items
-            for item in items:
-                try:
-                    await dyn.delete(
-                        r, name=item.metadata.name, namespace=ns, propagation_policy="Background"
-                    )
+        for api_version, kind in sorted(policy.ALLOWED_KINDS, key=lambda k: -_order(k[1])):
+            r = await kube.resource(dyn, api_version, kind)
+            for item in (await dyn.get(r, namespace=ns, label_selector=selector)).items:
+                if await kube.delete_ignoring_404(
+                    dyn, r, item.metadata.name, ns, propagation_policy="Background"
+                ):
                     deleted.append(f"{kind}/{item.metadata.name}")
-                except ApiException as err:
-                    if err.status != 404:
-                        raise
         if not deleted:
-            raise ApiError(404, "service-not-found", f"there is no service '{name}'")
+            raise ApiError("service-not-found", f"there is no service '{name}'")
         return {"name": name, "deleted": deleted}

@@ -10,22 +10,21 @@ namespace).
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import re
 from pathlib import Path
 
 import yaml
 from kubernetes_asyncio.client.exceptions import ApiException
 from kubernetes_asyncio.dynamic.exceptions import ResourceNotFoundError
 
-from . import template as tmodel
+from . import kube
 from .errors import ApiError
+from .rules import names
+from .rules import template as tmodel
 
 CATALOGUE = Path(__file__).parent / "catalogue"
 CRD_FILE = Path(__file__).parent / "manifests" / "templates-crd.yaml"
 GROUP, VERSION = "karvdash.io", "v1"
-_ID = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 @functools.cache
@@ -38,14 +37,7 @@ def builtin_templates() -> dict[str, tmodel.Template]:
 
 
 def _not_found(template_id: str) -> ApiError:
-    return ApiError(404, "template-not-found", f"there is no template '{template_id}'")
-
-
-def template_id_for(title: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:63].strip("-")
-    if not slug or not slug[0].isalpha():
-        slug = f"t-{slug}".strip("-")
-    return slug
+    return ApiError("template-not-found", f"there is no template '{template_id}'")
 
 
 class TemplateStore:
@@ -77,13 +69,15 @@ class TemplateStore:
             )
             await dyn.server_side_apply(roles, body=role, field_manager="karvdash")
             await dyn.server_side_apply(crds, body=crd, field_manager="karvdash")
-            for _ in range(100):
+
+            async def served() -> bool:
                 await dyn.resources.invalidate_cache()
                 try:
-                    await dyn.resources.get(api_version=f"{GROUP}/{VERSION}", kind="Template")
-                    break
+                    return bool(await kube.resource(dyn, f"{GROUP}/{VERSION}", "Template"))
                 except ResourceNotFoundError:
-                    await asyncio.sleep(0.1)
+                    return False
+
+            await kube.wait_until(served, "the Template CRD to be served", 10)
         self._crd_ready = True
 
     async def list(self, username: str) -> list[dict]:
@@ -108,7 +102,7 @@ class TemplateStore:
         builtin = builtin_templates().get(template_id)
         if builtin is not None:
             return builtin
-        if not _ID.match(template_id or ""):
+        if not names.is_label(template_id):
             raise _not_found(template_id)
         dyn, res = await self._resource()
         try:
@@ -122,21 +116,21 @@ class TemplateStore:
         try:
             return tmodel.parse(item.spec.data, template_id)
         except tmodel.TemplateError as err:
-            raise ApiError(422, "invalid-template", f"template '{template_id}': {err}") from None
+            raise ApiError("invalid-template", f"template '{template_id}': {err}") from None
 
     async def add(self, username: str, text: str, template_id: str | None = None) -> dict:
         try:
             t = tmodel.parse(text, template_id or "new")
         except tmodel.TemplateError as err:
-            raise ApiError(422, "invalid-template", str(err), where=err.where) from None
-        tid = template_id or template_id_for(t.name)
-        if not _ID.match(tid):
+            raise ApiError("invalid-template", str(err), where=err.where) from None
+        tid = template_id or names.template_id_for(t.name)
+        if not names.is_label(tid):
             raise ApiError(
-                400, "bad-template-id", "a template id is lowercase letters, digits and hyphens"
+                "bad-template-id", "a template id is lowercase letters, digits and hyphens"
             )
         if tid in builtin_templates():
             raise ApiError(
-                409, "template-exists", f"'{tid}' is a built-in template; give yours another name"
+                "template-exists", f"'{tid}' is a built-in template; give yours another name"
             )
         t.id = tid
         await self.provisioner.ensure_exists(username)
@@ -154,16 +148,14 @@ class TemplateStore:
             await dyn.create(res, body=body, namespace=self.provisioner.namespace(username))
         except ApiException as err:
             if err.status == 409:
-                raise ApiError(
-                    409, "template-exists", f"you already have a template '{tid}'"
-                ) from None
+                raise ApiError("template-exists", f"you already have a template '{tid}'") from None
             raise
         return dict(t.summary(), builtin=False)
 
     async def remove(self, username: str, template_id: str) -> None:
         if template_id in builtin_templates():
-            raise ApiError(403, "builtin-template", "built-in templates cannot be removed")
-        if not _ID.match(template_id or ""):
+            raise ApiError("builtin-template", "built-in templates cannot be removed")
+        if not names.is_label(template_id):
             raise _not_found(template_id)
         dyn, res = await self._resource()
         try:

@@ -7,6 +7,16 @@ karvdashctl list_templates
 karvdashctl add_template my.template.yaml
 karvdashctl get_template postgres > postgres.template.yaml
 karvdashctl remove_template my-template
+
+Every command is one row of :data:`COMMANDS`: its help, its arguments, the client
+operation it calls (by default the one of the same name) and how its answer is printed;
+the argument parser and the dispatch are made from that table. An operation of the client
+that has no command is named in :data:`LIBRARY_ONLY` (a test holds the two together).
+
+Output: a table or a sentence for people; the answer as JSON with ``--json`` (a template's
+YAML stays text). On an error: ``karvdashctl: <the API's message>`` (and the template's
+violations, one a line) on standard error, or the error as JSON with ``--json``, and exit
+status 1. Where the URL and token come from: see :mod:`karvdash_labext.client`.
 """
 
 from __future__ import annotations
@@ -14,9 +24,45 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .client import KarvdashClient, KarvdashError
+
+Argument = tuple[tuple[str, ...], dict[str, Any]]
+
+
+def arg(*flags: str, **options: Any) -> Argument:
+    """An argument of a command, as ``ArgumentParser.add_argument`` takes it."""
+    return flags, options
+
+
+@dataclass(frozen=True)
+class Command:
+    """One karvdashctl command.
+
+    ``inputs`` turns the parsed arguments into the keyword arguments of the client's
+    ``operation``; ``--user`` is passed on as ``user`` when ``for_user``. ``result`` may
+    replace the answer (e.g. an operation that answers nothing); ``show`` prints it for
+    people, and ``--json`` prints it as JSON unless ``text``.
+    """
+
+    name: str
+    help: str
+    description: str
+    show: Callable[[Any], str]
+    arguments: tuple[Argument, ...] = ()
+    inputs: Callable[[argparse.Namespace], dict[str, Any]] = lambda args: {}
+    operation: str = ""  # the client's method; "" means the one named like the command
+    for_user: bool = True
+    text: bool = False
+    result: Callable[[argparse.Namespace, Any], Any] | None = None
+
+    def __post_init__(self):
+        if not self.operation:
+            object.__setattr__(self, "operation", self.name)
 
 
 def table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
@@ -39,6 +85,126 @@ def parse_variables(pairs: list[str]) -> dict:
     return out
 
 
+def read_file(name: str) -> str:
+    """A file's text, or standard input's for ``-``."""
+    return sys.stdin.read() if name == "-" else Path(name).read_text()
+
+
+def show_services(services: list[dict]) -> str:
+    rows = [
+        {
+            **s,
+            "ready": f"{s['status']['ready']}/{s['status']['total']}",
+            "phase": s["status"]["phase"],
+            "warning": s["status"].get("warning") or "",
+        }
+        for s in services
+    ]
+    columns = [
+        ("name", "NAME"),
+        ("template", "TEMPLATE"),
+        ("ready", "READY"),
+        ("phase", "STATUS"),
+        ("created", "CREATED"),
+        ("url", "URL"),
+        ("warning", "LAST WARNING"),
+    ]
+    return table(rows, columns)
+
+
+def show_templates(templates: list[dict]) -> str:
+    rows = [{**t, "kind": "built-in" if t["builtin"] else "yours"} for t in templates]
+    columns = [("id", "ID"), ("name", "NAME"), ("kind", "KIND"), ("description", "DESCRIPTION")]
+    return table(rows, columns)
+
+
+def show_launched(service: dict) -> str:
+    lines = [f"launched {service['name']} in {service['namespace']}"]
+    if service.get("url"):
+        lines.append(f"open {service['url']}")
+    if service.get("warning"):
+        lines.append(f"note: {service['warning']}")
+    return "\n".join(lines)
+
+
+def show_whoami(user: dict) -> str:
+    admin = " (admin)" if user["admin"] else ""
+    return f"{user['name']}{admin}, namespace {user['namespace']}"
+
+
+_COMMANDS = (
+    Command(
+        "whoami",
+        help="who the token belongs to",
+        description="Who the token belongs to.",
+        for_user=False,
+        show=show_whoami,
+    ),
+    Command(
+        "list_services",
+        help="list your services",
+        description="List your services with their status and URL.",
+        show=show_services,
+    ),
+    Command(
+        "create_service",
+        help="launch a service from a template",
+        description="Launch a service from a template,"
+        " e.g. 'create_service postgres PASSWORD=s3cret'.",
+        arguments=(
+            arg("template", help="template id (see list_templates)"),
+            arg("variables", nargs="*", metavar="NAME=VALUE", help="template variables"),
+        ),
+        inputs=lambda a: {"template": a.template, "variables": parse_variables(a.variables)},
+        show=show_launched,
+    ),
+    Command(
+        "delete_service",
+        help="stop a service",
+        description="Stop a service and delete everything it created.",
+        arguments=(arg("name"),),
+        inputs=lambda a: {"name": a.name},
+        show=lambda r: f"stopped {r['name']} ({len(r['deleted'])} objects deleted)",
+    ),
+    Command(
+        "list_templates",
+        help="list the templates you can launch",
+        description="List built-in and your own templates.",
+        show=show_templates,
+    ),
+    Command(
+        "add_template",
+        help="add one of your own templates",
+        description="Add a template from a YAML file ('-' for standard input).",
+        arguments=(arg("file"), arg("--id", help="its id (default: from its name)")),
+        inputs=lambda a: {"text": read_file(a.file), "template_id": a.id},
+        show=lambda r: f"added template {r['id']} ({r['name']})",
+    ),
+    Command(
+        "get_template",
+        help="print a template's YAML",
+        description="Print a template's YAML (to save or edit it).",
+        arguments=(arg("id"),),
+        inputs=lambda a: {"template_id": a.id},
+        text=True,
+        show=lambda r: r.rstrip("\n"),
+    ),
+    Command(
+        "remove_template",
+        help="remove one of your templates",
+        description="Remove one of your own templates (built-in ones stay).",
+        arguments=(arg("id"),),
+        inputs=lambda a: {"template_id": a.id},
+        result=lambda a, _: {"removed": a.id},
+        show=lambda r: f"removed template {r['removed']}",
+    ),
+)
+COMMANDS: dict[str, Command] = {c.name: c for c in _COMMANDS}
+
+# operations of the client that are for programs, not for the command line
+LIBRARY_ONLY: frozenset[str] = frozenset()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="karvdashctl",
@@ -53,127 +219,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--user", help="act on another user's things (admins only)")
     parser.add_argument("--json", action="store_true", help="print JSON (for scripts)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    sub.add_parser(
-        "whoami", help="who the token belongs to", description="Who the token belongs to."
-    )
-    sub.add_parser(
-        "list_services",
-        help="list your services",
-        description="List your services with their status and URL.",
-    )
-    p = sub.add_parser(
-        "create_service",
-        help="launch a service from a template",
-        description="Launch a service from a template,"
-        " e.g. 'create_service postgres PASSWORD=s3cret'.",
-    )
-    p.add_argument("template", help="template id (see list_templates)")
-    p.add_argument("variables", nargs="*", metavar="NAME=VALUE", help="template variables")
-    p = sub.add_parser(
-        "delete_service",
-        help="stop a service",
-        description="Stop a service and delete everything it created.",
-    )
-    p.add_argument("name")
-    sub.add_parser(
-        "list_templates",
-        help="list the templates you can launch",
-        description="List built-in and your own templates.",
-    )
-    p = sub.add_parser(
-        "add_template",
-        help="add one of your own templates",
-        description="Add a template from a YAML file ('-' for standard input).",
-    )
-    p.add_argument("file")
-    p.add_argument("--id", help="its id (default: from its name)")
-    p = sub.add_parser(
-        "get_template",
-        help="print a template's YAML",
-        description="Print a template's YAML (to save or edit it).",
-    )
-    p.add_argument("id")
-    p = sub.add_parser(
-        "remove_template",
-        help="remove one of your templates",
-        description="Remove one of your own templates (built-in ones stay).",
-    )
-    p.add_argument("id")
+    for command in COMMANDS.values():
+        p = sub.add_parser(command.name, help=command.help, description=command.description)
+        for flags, options in command.arguments:
+            p.add_argument(*flags, **options)
     return parser
 
 
-def run(args) -> object:
+def run(args: argparse.Namespace) -> Any:
+    """Call the API for the parsed command line; its answer (what ``show`` prints)."""
+    command = COMMANDS[args.command]
     client = KarvdashClient(url=args.url, token=args.token)
-    cmd = args.command
-    if cmd == "whoami":
-        return client.whoami()
-    if cmd == "list_services":
-        return client.list_services(user=args.user)
-    if cmd == "create_service":
-        return client.create_service(args.template, parse_variables(args.variables), user=args.user)
-    if cmd == "delete_service":
-        return client.delete_service(args.name, user=args.user)
-    if cmd == "list_templates":
-        return client.list_templates(user=args.user)
-    if cmd == "add_template":
-        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
-        return client.add_template(text, args.id, user=args.user)
-    if cmd == "get_template":
-        return client.get_template(args.id, user=args.user)
-    if cmd == "remove_template":
-        client.remove_template(args.id, user=args.user)
-        return {"removed": args.id}
-    raise AssertionError(cmd)
+    inputs = command.inputs(args)
+    if command.for_user:
+        inputs["user"] = args.user
+    answer = getattr(client, command.operation)(**inputs)
+    return command.result(args, answer) if command.result else answer
 
 
-def show(command: str, result) -> str:
-    if command == "list_services":
-        rows = [
-            {
-                **s,
-                "ready": f"{s['status']['ready']}/{s['status']['total']}",
-                "phase": s["status"]["phase"],
-                "warning": s["status"].get("warning") or "",
-            }
-            for s in result
-        ]
-        return table(
-            rows,
-            [
-                ("name", "NAME"),
-                ("template", "TEMPLATE"),
-                ("ready", "READY"),
-                ("phase", "STATUS"),
-                ("created", "CREATED"),
-                ("url", "URL"),
-                ("warning", "LAST WARNING"),
-            ],
-        )
-    if command == "list_templates":
-        rows = [{**t, "kind": "built-in" if t["builtin"] else "yours"} for t in result]
-        return table(
-            rows, [("id", "ID"), ("name", "NAME"), ("kind", "KIND"), ("description", "DESCRIPTION")]
-        )
-    if command == "create_service":
-        lines = [f"launched {result['name']} in {result['namespace']}"]
-        if result.get("url"):
-            lines.append(f"open {result['url']}")
-        if result.get("warning"):
-            lines.append(f"note: {result['warning']}")
-        return "\n".join(lines)
-    if command == "delete_service":
-        return f"stopped {result['name']} ({len(result['deleted'])} objects deleted)"
-    if command == "get_template":
-        return result.rstrip("\n")
-    if command == "add_template":
-        return f"added template {result['id']} ({result['name']})"
-    if command == "remove_template":
-        return f"removed template {result['removed']}"
-    if command == "whoami":
-        admin = " (admin)" if result["admin"] else ""
-        return f"{result['name']}{admin}, namespace {result['namespace']}"
-    return json.dumps(result, indent=2)
+def show(command: str, result: Any) -> str:
+    """``result`` of ``command`` for people."""
+    return COMMANDS[command].show(result)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,17 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         result = run(args)
     except KarvdashError as err:
         if args.json:
-            print(
-                json.dumps(
-                    {
-                        "status": err.status,
-                        "reason": err.reason,
-                        "message": err.message,
-                        **err.details,
-                    }
-                ),
-                file=sys.stderr,
-            )
+            error = {"status": err.status, "reason": err.reason, "message": err.message}
+            print(json.dumps({**error, **err.details}), file=sys.stderr)
         else:
             print(f"karvdashctl: {err.message}", file=sys.stderr)
             for violation in err.details.get("violations", []):
@@ -201,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:
         print(f"karvdashctl: {err}", file=sys.stderr)
         return 1
-    if args.json and args.command != "get_template":
+    if args.json and not COMMANDS[args.command].text:
         print(json.dumps(result, indent=2))
     else:
         print(show(args.command, result))

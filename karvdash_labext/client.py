@@ -1,6 +1,17 @@
-"""A Python client of the dashboard service's REST API, and the base of karvdashctl.
+"""Python clients of the dashboard service's REST API, and the base of karvdashctl.
 
-Where it finds the API and a token, first match wins:
+``KarvdashClient`` (synchronous, for scripts and karvdashctl) and ``AsyncKarvdashClient``
+(the same methods, awaitable, for a jupyter_server extension or any code on an event loop)
+are thin transports: every operation, and how its answer or error is read, is written once
+in :mod:`karvdash_labext.api`.
+
+Both use httpx: one library with a synchronous and an asynchronous client of the same
+shape (``httpx.Client`` / ``httpx.AsyncClient``), so the two transports differ only by
+``await``; it is already installed with JupyterLab, and it needs neither tornado nor
+anything of the hub. (requests has no asynchronous client; tornado's has no synchronous
+one that may run inside a running loop.)
+
+Where they find the API and a token, first match wins:
 
 - arguments (``KarvdashClient(url=..., token=...)``, or ``--url``/``--token``);
 - the environment: ``KARVDASH_API_URL`` (set by the spawner in every user server),
@@ -9,6 +20,12 @@ Where it finds the API and a token, first match wins:
 - the config file ``$XDG_CONFIG_HOME/karvdash/config.json`` (``~/.config/...``):
   ``{"url": "https://lab.example.org/services/karvdash/api/", "token": "..."}``, for a
   laptop (create a token at ``/hub/token``).
+
+Without a URL or a token the constructor raises ``KarvdashError`` (status 0, reason
+``no-url`` or ``no-token``) saying what to set. Every other failure is described in
+:mod:`karvdash_labext.api`: a ``KarvdashError`` with the API's status, reason and message,
+or status 0 and reason ``unreachable`` when there is no answer at all. Requests follow
+redirects and time out after ``timeout`` seconds (60).
 """
 
 from __future__ import annotations
@@ -16,24 +33,24 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from urllib.parse import quote
+from typing import Any
 
-import requests
+import httpx
 
+from .api import OPERATIONS, Call, KarvdashError, Operations, read_answer, unreachable
 
-class KarvdashError(Exception):
-    """An error answered by the API (or the connection): status, reason, message."""
-
-    def __init__(self, status: int, reason: str, message: str, details: dict | None = None):
-        super().__init__(message)
-        self.status, self.reason, self.message = status, reason, message
-        self.details = details or {}
-
-    def __str__(self):
-        return f"{self.message} ({self.status} {self.reason})"
+__all__ = [
+    "OPERATIONS",
+    "AsyncKarvdashClient",
+    "KarvdashClient",
+    "KarvdashError",
+    "config_file",
+    "discover",
+]
 
 
 def config_file() -> Path:
+    """The laptop's config file: ``$XDG_CONFIG_HOME/karvdash/config.json``."""
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "karvdash" / "config.json"
 
@@ -46,96 +63,93 @@ def _from_file() -> dict:
     return data if isinstance(data, dict) else {}
 
 
-class KarvdashClient:
-    def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 60):
-        saved = _from_file()
-        self.url = url or os.environ.get("KARVDASH_API_URL") or saved.get("url")
-        self.token = (
-            token
-            or os.environ.get("KARVDASH_API_TOKEN")
-            or os.environ.get("JUPYTERHUB_API_TOKEN")
-            or saved.get("token")
+def discover(url: str | None = None, token: str | None = None) -> tuple[str, str]:
+    """The API's base URL (ending with ``/``) and the token, by the rules above."""
+    saved = _from_file()
+    url = url or os.environ.get("KARVDASH_API_URL") or saved.get("url")
+    token = (
+        token
+        or os.environ.get("KARVDASH_API_TOKEN")
+        or os.environ.get("JUPYTERHUB_API_TOKEN")
+        or saved.get("token")
+    )
+    if not url:
+        raise KarvdashError(
+            0,
+            "no-url",
+            f"where is Karvdash? Set KARVDASH_API_URL, pass --url, or write {config_file()}",
         )
-        if not self.url:
-            raise KarvdashError(
-                0,
-                "no-url",
-                f"where is Karvdash? Set KARVDASH_API_URL, pass --url, or write {config_file()}",
-            )
-        if not self.token:
-            raise KarvdashError(
-                0,
-                "no-token",
-                "no token: create one at /hub/token and pass --token or set KARVDASH_API_TOKEN",
-            )
-        self.url = self.url.rstrip("/") + "/"
+    if not token:
+        raise KarvdashError(
+            0,
+            "no-token",
+            "no token: create one at /hub/token and pass --token or set KARVDASH_API_TOKEN",
+        )
+    return url.rstrip("/") + "/", token
+
+
+def _options(token: str, timeout: float) -> dict[str, Any]:
+    """What both httpx clients are made with."""
+    return {
+        "headers": {"Authorization": f"token {token}"},
+        "timeout": timeout,
+        "follow_redirects": True,
+    }
+
+
+class KarvdashClient(Operations):
+    """The synchronous client: ``KarvdashClient().list_services()``. Close it (or use it
+    in ``with``) to close its connections."""
+
+    def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 60):
+        self.url, self.token = discover(url, token)
         self.timeout = timeout
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"token {self.token}"
+        self.session = httpx.Client(**_options(self.token, timeout))
 
-    def _call(self, method, path, *, user=None, json_body=None, data=None, headers=None, raw=False):
-        params = {"user": user} if user else None
+    def _send(self, call: Call) -> Any:
         try:
-            r = self.session.request(
-                method,
-                self.url + path,
-                params=params,
-                json=json_body,
-                data=data,
-                headers=headers,
-                timeout=self.timeout,
+            response = self.session.request(
+                call.method, self.url + call.path, params=call.query, json=call.body
             )
-        except requests.RequestException as err:
-            raise KarvdashError(0, "unreachable", f"cannot reach {self.url}: {err}") from None
-        if r.status_code >= 400:
-            try:
-                body = r.json()
-                raise KarvdashError(
-                    body.get("status", r.status_code),
-                    body.get("reason", "error"),
-                    body.get("message", r.text),
-                    {k: v for k, v in body.items() if k not in ("status", "reason", "message")},
-                )
-            except ValueError:
-                raise KarvdashError(r.status_code, "error", r.text[:500] or r.reason) from None
-        if raw:
-            return r.text
-        return r.json() if r.content else None
+        except (httpx.HTTPError, httpx.InvalidURL) as err:
+            raise unreachable(self.url, err) from None
+        return read_answer(call, response)
 
-    # -- the operations (one per API operation)
+    def close(self) -> None:
+        self.session.close()
 
-    def whoami(self) -> dict:
-        return self._call("GET", "user")
+    def __enter__(self):
+        return self
 
-    def list_services(self, user: str | None = None) -> list[dict]:
-        return self._call("GET", "services", user=user)
+    def __exit__(self, *exc):
+        self.close()
 
-    def create_service(
-        self, template: str, variables: dict | None = None, user: str | None = None
-    ) -> dict:
-        body = {"template": template, "variables": variables or {}}
-        if user:
-            body["user"] = user
-        return self._call("POST", "services", json_body=body)
 
-    def delete_service(self, name: str, user: str | None = None) -> dict:
-        return self._call("DELETE", f"services/{quote(name, safe='')}", user=user)
+class AsyncKarvdashClient(Operations):
+    """The asynchronous client: ``await AsyncKarvdashClient().list_services()``, never
+    blocking the event loop while the API answers. Close it with ``await aclose()`` (or use
+    it in ``async with``). The constructor reads the config file if it needs it: pass
+    ``url`` and ``token`` to avoid even that."""
 
-    def list_templates(self, user: str | None = None) -> list[dict]:
-        return self._call("GET", "templates", user=user)
+    def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 60):
+        self.url, self.token = discover(url, token)
+        self.timeout = timeout
+        self.session = httpx.AsyncClient(**_options(self.token, timeout))
 
-    def add_template(
-        self, text: str, template_id: str | None = None, user: str | None = None
-    ) -> dict:
-        body = {"data": text}
-        if template_id:
-            body["id"] = template_id
-        if user:
-            body["user"] = user
-        return self._call("POST", "templates", json_body=body)
+    async def _send(self, call: Call) -> Any:
+        try:
+            response = await self.session.request(
+                call.method, self.url + call.path, params=call.query, json=call.body
+            )
+        except (httpx.HTTPError, httpx.InvalidURL) as err:
+            raise unreachable(self.url, err) from None
+        return read_answer(call, response)
 
-    def get_template(self, template_id: str, user: str | None = None) -> str:
-        return self._call("GET", f"templates/{quote(template_id, safe='')}", user=user, raw=True)
+    async def aclose(self) -> None:
+        await self.session.aclose()
 
-    def remove_template(self, template_id: str, user: str | None = None) -> None:
-        self._call("DELETE", f"templates/{quote(template_id, safe='')}", user=user)
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.aclose()

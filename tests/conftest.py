@@ -10,10 +10,11 @@ import os
 import uuid
 from pathlib import Path
 
+import karvdash_localcluster as localcluster
 import pytest
 import pytest_asyncio
 
-from karvdash_hub import localcluster, provisioning
+from karvdash_hub.kube.client import close_clients
 
 ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -29,7 +30,7 @@ def missing_part(what: str) -> None:
 async def close_kubernetes_clients():
     """The provisioners' API clients live as long as the test run's event loop."""
     yield
-    await provisioning.close_clients()
+    await close_clients()
 
 
 @pytest.fixture(scope="session")
@@ -98,7 +99,7 @@ def namespace_factory(kube):
 def hub(tmp_path_factory, kubeconfig):
     """The embedded default as real processes (hub, proxy, dashboard service), one per
     test module, with namespaces of its own."""
-    from hub import HubProcess, find_proxy
+    from support.hub import HubProcess, find_proxy
 
     if find_proxy() is None:
         missing_part("configurable-http-proxy (npm install)")

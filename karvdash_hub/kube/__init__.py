@@ -1,0 +1,24 @@
+"""Talking to the Kubernetes API: :mod:`.client` (one client per kubeconfig and event
+loop, errors raised) and :mod:`.ops` (small operations written once)."""
+
+from .client import DynamicClient, api_message, dynamic_client
+from .ops import (
+    create_all_or_rollback,
+    delete_ignoring_404,
+    get_or_none,
+    resource,
+    resource_of,
+    wait_until,
+)
+
+__all__ = [
+    "DynamicClient",
+    "api_message",
+    "create_all_or_rollback",
+    "delete_ignoring_404",
+    "dynamic_client",
+    "get_or_none",
+    "resource",
+    "resource_of",
+    "wait_until",
+]

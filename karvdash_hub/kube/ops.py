@@ -1,0 +1,98 @@
+"""Small operations on the Kubernetes API, each written once.
+
+- :func:`get_or_none`: an object, or None when it is not there (404);
+- :func:`delete_ignoring_404`: delete, where "already gone" is success;
+- :func:`create_all_or_rollback`: create objects in order; when one is refused, delete
+  the ones created (newest first) and raise the refusal;
+- :func:`wait_until`: poll with exponential backoff (``jupyterhub.utils``) until a
+  condition holds, or raise ``TimeoutError`` with a message.
+
+Every other API error propagates (an ``ApiException`` subclass with ``status``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from jupyterhub.utils import exponential_backoff
+from kubernetes_asyncio.client.exceptions import ApiException
+
+log = logging.getLogger(__name__)
+
+
+async def resource(dyn, api_version: str, kind: str):
+    return await dyn.resources.get(api_version=api_version, kind=kind)
+
+
+async def resource_of(dyn, obj: dict):
+    return await resource(dyn, obj["apiVersion"], obj["kind"])
+
+
+async def get_or_none(dyn, res, name: str, namespace: str | None = None):
+    try:
+        return await dyn.get(res, name=name, namespace=namespace)
+    except ApiException as err:
+        if err.status == 404:
+            return None
+        raise
+
+
+async def delete_ignoring_404(dyn, res, name: str, namespace: str | None = None, **kw) -> bool:
+    """True when this call deleted it, False when it was already gone."""
+    try:
+        await dyn.delete(res, name=name, namespace=namespace, **kw)
+    except ApiException as err:
+        if err.status == 404:
+            return False
+        raise
+    return True
+
+
+async def create_all_or_rollback(dyn, namespace: str, items, *, field_manager: str) -> list:
+    """Create ``(resource, object)`` pairs in order. On any failure (or cancellation)
+    everything created by this call is deleted again (errors of the rollback itself are
+    logged), and the failure propagates; the exception carries ``failed_object``."""
+    created = []
+    try:
+        for res, obj in items:
+            try:
+                await dyn.create(res, body=obj, namespace=namespace, field_manager=field_manager)
+            except Exception as err:
+                err.failed_object = obj
+                raise
+            created.append((res, obj))
+    except BaseException:
+        for res, obj in reversed(created):
+            try:
+                await delete_ignoring_404(
+                    dyn, res, obj["metadata"]["name"], namespace, propagation_policy="Background"
+                )
+            except ApiException as err:
+                log.error(
+                    "Could not roll back %s/%s in %s: %s",
+                    obj["kind"],
+                    obj["metadata"]["name"],
+                    namespace,
+                    err,
+                )
+        raise
+    return created
+
+
+async def wait_until(
+    condition: Callable[[], Awaitable[object]],
+    what: str,
+    within: float,
+    start_wait: float = 0.1,
+    max_wait: float = 1.0,
+):
+    """The first truthy value of ``condition()``; ``TimeoutError`` (naming ``what``)
+    after ``within`` seconds."""
+    return await exponential_backoff(
+        condition,
+        f"timed out after {within:.0f} s waiting for {what}",
+        start_wait=start_wait,
+        max_wait=max_wait,
+        timeout=within,
+    )

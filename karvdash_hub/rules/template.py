@@ -1,0 +1,435 @@
+"""The template model: parse, validate and render Karvdash templates (pure: no I/O).
+
+A template is a multi-document YAML file (the original Karvdash format): one document of
+``kind: Template`` names it and declares its variables; every other document is a
+Kubernetes object in which ``$VARIABLE`` (or ``${VARIABLE}``) stands for a value.
+
+Rules guaranteed (tested, fuzzed with hypothesis):
+
+- Rendering works on the parsed objects, never on text: a value replaces a reference
+  inside a string and stays a string (or, when the whole string is one reference to an
+  ``integer`` or ``boolean`` variable, becomes that number or boolean). No value can
+  add a key, an object, a document or any YAML structure, whatever it contains
+  (newlines, ``: ``, ``---``, tags, anchors, quotes).
+- Parsing refuses aliases and anchors (no alias bombs), unknown tags, documents that are
+  not mappings, more than :data:`MAX_DOCUMENTS` documents and text over
+  :data:`MAX_BYTES`.
+- Validation refuses, with the document and field at fault: no or several ``Template``
+  documents; a variable without a default, declared twice, or badly named; a system
+  variable other than NAME declared; a reference to an undeclared variable; not exactly
+  one Service named ``$NAME``; an object without apiVersion, kind or metadata.name.
+- ``$$`` renders as a literal ``$``.
+- System variables: NAME (the instance name, which the user may choose), NAMESPACE,
+  HOSTNAME, REGISTRY, PRIVATE and SHARED are filled in by the system; all but NAME are
+  hidden from the user.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from . import names
+
+MAX_BYTES = 256 * 1024
+MAX_DOCUMENTS = 64
+MAX_VALUE_LENGTH = 4096
+MAX_DEPTH = 48
+SYSTEM_VARIABLES = ("NAME", "NAMESPACE", "HOSTNAME", "REGISTRY", "PRIVATE", "SHARED")
+HIDDEN_VARIABLES = tuple(v for v in SYSTEM_VARIABLES if v != "NAME")
+VARIABLE_TYPES = ("string", "integer", "boolean")
+
+_VAR_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_REFERENCE = re.compile(r"\$(?:\$|\{([A-Z][A-Z0-9_]*)\}|([A-Z][A-Z0-9_]*))")
+
+
+class TemplateError(ValueError):
+    """A template or a value is not acceptable; ``where`` points at the document/field."""
+
+    def __init__(self, message: str, where: str | None = None):
+        self.message = message
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    default: Any
+    help: str = ""
+    type: str = "string"
+    choices: tuple[str, ...] | None = None
+
+    def to_dict(self) -> dict:
+        out = {"name": self.name, "default": self.default, "help": self.help, "type": self.type}
+        if self.choices is not None:
+            out["choices"] = list(self.choices)
+        return out
+
+
+@dataclass
+class Template:
+    id: str
+    name: str
+    description: str
+    singleton: bool
+    auth: bool
+    variables: list[Variable]
+    objects: list[dict]
+    source: str = field(repr=False, default="")
+
+    def variable(self, name: str) -> Variable | None:
+        return next((v for v in self.variables if v.name == name), None)
+
+    @property
+    def user_variables(self) -> list[Variable]:
+        """What a form shows: everything but the hidden system variables."""
+        return [v for v in self.variables if v.name not in HIDDEN_VARIABLES]
+
+    def summary(self) -> dict:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "singleton": self.singleton,
+            "auth": self.auth,
+            "variables": [v.to_dict() for v in self.user_variables],
+        }
+
+
+# -- parsing ------------------------------------------------------------------------
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader without anchors and aliases, nesting at most :data:`MAX_DEPTH` deep,
+    and with dates left as text (Kubernetes objects are JSON)."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise TemplateError(
+                    f"the YAML nests more than {MAX_DEPTH} levels deep",
+                    f"line {event.start_mark.line + 1}",
+                )
+            return self._compose_checked(event, parent, index)
+        finally:
+            self._depth -= 1
+
+    def _compose_checked(self, event, parent, index):
+        if isinstance(event, yaml.AliasEvent):
+            raise TemplateError(
+                "YAML aliases (*name) are not allowed in templates",
+                f"line {event.start_mark.line + 1}",
+            )
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise TemplateError(
+                "YAML anchors (&name) are not allowed in templates",
+                f"line {event.start_mark.line + 1}",
+            )
+        return super().compose_node(parent, index)
+
+
+def _load_documents(text: str) -> list[dict]:
+    if len(text.encode("utf-8", "replace")) > MAX_BYTES:
+        raise TemplateError(f"a template may be at most {MAX_BYTES // 1024} KiB")
+    try:
+        docs = []
+        for doc in yaml.load_all(text, Loader=_StrictLoader):
+            if doc is None:
+                continue
+            docs.append(doc)
+            if len(docs) > MAX_DOCUMENTS:
+                raise TemplateError(f"a template may have at most {MAX_DOCUMENTS} documents")
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else None
+        problem = getattr(err, "problem", None) or str(err)
+        raise TemplateError(f"not valid YAML: {problem}", where) from None
+    for i, doc in enumerate(docs):
+        if not isinstance(doc, dict):
+            raise TemplateError("every document must be a mapping", f"document {i + 1}")
+        _check_json(doc, f"document {i + 1}")
+    return docs
+
+
+def _check_json(value, where: str, path: str = "") -> None:
+    """Only what JSON has: a Kubernetes object cannot hold sets, bytes or dates."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TemplateError(
+                    f"keys must be text; quote {key!r}", f"{where}, {path or 'top level'}"
+                )
+            _check_json(item, where, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            _check_json(item, where, f"{path}[{n}]")
+    elif not isinstance(value, str | int | float | bool | type(None)):
+        raise TemplateError(
+            f"a {type(value).__name__} value cannot be part of a Kubernetes object",
+            f"{where}, {path or 'top level'}",
+        )
+
+
+def parse(text: str, template_id: str) -> Template:
+    """Parse and validate a template's text; raises :class:`TemplateError`."""
+    if not isinstance(text, str):
+        raise TemplateError("a template is YAML text")
+    docs = _load_documents(text)
+    headers = [
+        i for i, d in enumerate(docs) if d.get("kind") == "Template" and "apiVersion" not in d
+    ]
+    if len(headers) != 1:
+        raise TemplateError(
+            f"a template needs exactly one document of 'kind: Template' (found {len(headers)})"
+        )
+    hi = headers[0]
+    head = docs[hi]
+    objects = [d for i, d in enumerate(docs) if i != hi]
+    where = f"document {hi + 1} (Template)"
+    name = head.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise TemplateError("'name' is required and must be text", where)
+    description = head.get("description", "")
+    if not isinstance(description, str):
+        raise TemplateError("'description' must be text", where)
+    singleton = _boolean(head.get("singleton", False), f"{where}.singleton")
+    auth = _boolean(head.get("auth", True), f"{where}.auth")
+    variables = _variables(head.get("variables", []), where)
+    template = Template(
+        id=template_id,
+        name=name.strip(),
+        description=description.strip(),
+        singleton=singleton,
+        auth=auth,
+        variables=variables,
+        objects=objects,
+        source=text,
+    )
+    validate(template, object_documents=[i + 1 for i in range(len(docs)) if i != hi])
+    return template
+
+
+def _boolean(value, where) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise TemplateError("must be true or false", where)
+
+
+def _variables(raw, where) -> list[Variable]:
+    if raw is None:
+        raw = []
+    if not isinstance(raw, list):
+        raise TemplateError("'variables' must be a list", where)
+    seen: set[str] = set()
+    out = []
+    for i, item in enumerate(raw):
+        at = f"{where}.variables[{i}]"
+        if not isinstance(item, dict):
+            raise TemplateError("a variable is a mapping with name and default", at)
+        name = item.get("name")
+        if not isinstance(name, str) or not _VAR_NAME.match(name):
+            raise TemplateError(
+                "a variable's name is upper-case letters, digits and '_', starting with a letter",
+                at,
+            )
+        if name in seen:
+            raise TemplateError(f"variable {name} is declared twice", at)
+        if name in HIDDEN_VARIABLES:
+            raise TemplateError(f"{name} is filled in by the system and cannot be declared", at)
+        seen.add(name)
+        if "default" not in item or item["default"] is None:
+            raise TemplateError(f"variable {name} needs a default", at)
+        vtype = item.get("type", "string")
+        if vtype not in VARIABLE_TYPES:
+            raise TemplateError(f"type must be one of {', '.join(VARIABLE_TYPES)}", at)
+        choices = item.get("choices")
+        if choices is not None:
+            if not isinstance(choices, list) or not choices:
+                raise TemplateError("choices must be a non-empty list", at)
+            choices = tuple(str(c) for c in choices)
+        help_text = item.get("help", "")
+        if not isinstance(help_text, str):
+            raise TemplateError("help must be text", at)
+        var = Variable(name, item["default"], help_text, vtype, choices)
+        try:
+            default = coerce(var, item["default"])
+        except TemplateError as err:
+            raise TemplateError(f"the default of {name}: {err.message}", at) from None
+        out.append(Variable(name, default, help_text, vtype, choices))
+    if "NAME" not in seen:
+        raise TemplateError("variable NAME must be declared, with the default instance name", where)
+    return out
+
+
+# -- validation ---------------------------------------------------------------------
+
+
+def references(value: Any) -> set[str]:
+    """The variable names referenced in strings (and keys) of a parsed structure."""
+    found: set[str] = set()
+
+    def walk(v):
+        if isinstance(v, str):
+            for m in _REFERENCE.finditer(v):
+                if m.group(0) != "$$":
+                    found.add(m.group(1) or m.group(2))
+        elif isinstance(v, dict):
+            for k, item in v.items():
+                walk(k)
+                walk(item)
+        elif isinstance(v, list):
+            for item in v:
+                walk(item)
+
+    walk(value)
+    return found
+
+
+def validate(template: Template, object_documents: list[int] | None = None) -> None:
+    docs = object_documents or list(range(1, len(template.objects) + 1))
+    declared = {v.name for v in template.variables} | set(SYSTEM_VARIABLES)
+    services = []
+    for n, obj in zip(docs, template.objects, strict=True):
+        where = f"document {n}"
+        for key in ("apiVersion", "kind"):
+            if not isinstance(obj.get(key), str) or not obj[key]:
+                raise TemplateError(f"'{key}' is required", where)
+        where = f"document {n} ({obj['kind']})"
+        meta = obj.get("metadata")
+        if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+            raise TemplateError("'metadata.name' is required", where)
+        ns = meta.get("namespace")
+        if ns is not None and ns != "$NAMESPACE":
+            raise TemplateError(
+                "objects are created in the user's namespace: leave metadata.namespace out"
+                " (or write $NAMESPACE)",
+                f"{where}.metadata.namespace",
+            )
+        undeclared = references(obj) - declared
+        if undeclared:
+            raise TemplateError(
+                f"uses undeclared variable(s) {', '.join(sorted(undeclared))}: declare them"
+                " in the Template document's variables",
+                where,
+            )
+        if obj["apiVersion"] == "v1" and obj["kind"] == "Service":
+            services.append((where, meta["name"]))
+    named = [s for s in services if s[1] == "$NAME"]
+    if len(named) != 1:
+        raise TemplateError(
+            "a template needs exactly one Service named $NAME (the service users open),"
+            f" found {len(named)}"
+        )
+
+
+# -- values and rendering -----------------------------------------------------------
+
+
+def coerce(var: Variable, value: Any) -> Any:
+    """Check a value against a variable's type and choices; return its typed form."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, int | float | str):
+        text = str(value)
+    else:
+        raise TemplateError(f"the value of {var.name} must be text, a number or a boolean")
+    if len(text) > MAX_VALUE_LENGTH:
+        raise TemplateError(f"the value of {var.name} is longer than {MAX_VALUE_LENGTH} characters")
+    if "\x00" in text:
+        raise TemplateError(f"the value of {var.name} contains a NUL character")
+    if var.choices is not None and text not in var.choices:
+        raise TemplateError(f"{var.name} must be one of: {', '.join(var.choices)}")
+    if var.type == "integer":
+        if not re.fullmatch(r"-?[0-9]{1,18}", text):
+            raise TemplateError(f"{var.name} must be a whole number")
+        return int(text)
+    if var.type == "boolean":
+        lowered = text.lower()
+        if lowered not in ("true", "false"):
+            raise TemplateError(f"{var.name} must be true or false")
+        return lowered == "true"
+    return text
+
+
+def check_instance_name(name: Any) -> str:
+    """NAME as :func:`names.check_instance_name` has it, as a :class:`TemplateError`."""
+    try:
+        return names.check_instance_name(name)
+    except names.NameError_ as err:
+        raise TemplateError(str(err)) from None
+
+
+def resolve(template: Template, values: dict[str, Any], system: dict[str, str]) -> dict[str, Any]:
+    """All variables' final values: system ones, then the user's over the defaults."""
+    if not isinstance(values, dict):
+        raise TemplateError("variables must be a mapping of names to values")
+    for key in values:
+        if key in HIDDEN_VARIABLES:
+            raise TemplateError(f"{key} is filled in by the system and cannot be set")
+        if template.variable(key) is None:
+            raise TemplateError(f"template '{template.id}' has no variable {key}")
+    final: dict[str, Any] = {}
+    for var in template.variables:
+        final[var.name] = coerce(var, values[var.name]) if var.name in values else var.default
+    final["NAME"] = check_instance_name(final["NAME"])
+    for key in HIDDEN_VARIABLES:
+        final[key] = system.get(key, "")
+    return final
+
+
+def _to_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def substitute(value: Any, variables: dict[str, Any]) -> Any:
+    """Replace references in every string (and mapping key) of a parsed structure."""
+    if isinstance(value, str):
+        whole = _REFERENCE.fullmatch(value)
+        if whole and whole.group(0) != "$$":
+            name = whole.group(1) or whole.group(2)
+            resolved = variables[name]
+            return resolved if isinstance(resolved, bool | int) else _to_text(resolved)
+
+        def one(m):
+            if m.group(0) == "$$":
+                return "$"
+            return _to_text(variables[m.group(1) or m.group(2)])
+
+        return _REFERENCE.sub(one, value)
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            key = substitute(k, variables) if isinstance(k, str) else k
+            if not isinstance(key, str):
+                key = _to_text(key) if isinstance(k, str) else key
+            if key in out:
+                raise TemplateError(f"two keys render to the same key {key!r}")
+            out[key] = substitute(v, variables)
+        return out
+    if isinstance(value, list):
+        return [substitute(v, variables) for v in value]
+    return value
+
+
+def render(template: Template, values: dict[str, Any], system: dict[str, str]) -> list[dict]:
+    """The template's objects with every reference replaced (see module rules)."""
+    final = resolve(template, values, system)
+    objects = [substitute(copy.deepcopy(o), final) for o in template.objects]
+    for obj in objects:
+        obj.setdefault("metadata", {}).pop("namespace", None)
+    return objects

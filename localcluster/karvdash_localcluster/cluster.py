@@ -1,0 +1,379 @@
+"""A control plane on loopback, started from the binaries of :func:`build`.
+
+A started cluster listens only on 127.0.0.1, on free ports; it runs with
+``--authorization-mode=Node,RBAC``, the PodSecurity admission plugin and
+service-account token signing, has a default StorageClass (served by
+:mod:`karvdash_localcluster.storage`) and one simulated node (kwok) on which pods reach
+Running. Every process is started in its own process group and
+:meth:`LocalCluster.stop` ends them all, so that nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ClusterError, log
+from .gobuild import GO_MODULE_DIR, build
+from .pki import make_pki
+from .ports import free_port, free_ports, port_is_free
+from .processes import running_pids, stop_pids
+
+STAGES_FILE = GO_MODULE_DIR / "kwok-stages.yaml"
+
+NODE_NAME = "kwok-node-0"
+
+
+@dataclass
+class LocalCluster:
+    """A control plane whose files (certificates, etcd data, logs, kubeconfig) live
+    in ``state_dir``. Use as a context manager or call :meth:`start` / :meth:`stop`."""
+
+    state_dir: Path
+    binaries: Path | None = None
+    ports: dict[str, int] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.state_dir / "kubeconfig"
+
+    @property
+    def server(self) -> str:
+        return f"https://127.0.0.1:{self.ports['apiserver']}"
+
+    # -- lifecycle
+
+    def start(self, timeout: float = 120) -> LocalCluster:
+        self.state_dir = Path(self.state_dir).resolve()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        if self.binaries is None:
+            self.binaries = build()
+        if running_pids(self.state_dir):
+            raise ClusterError(
+                f"a cluster is already running from {self.state_dir}; stop it first"
+                f" (python -m karvdash_localcluster down --state-dir {self.state_dir})"
+            )
+        started = time.monotonic()
+        pki = self.state_dir / "pki"
+        make_pki(pki)
+        logs = self.state_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        self.ports = self._choose_ports()
+        self._write_kubeconfig()
+        try:
+            self._start_etcd()
+            self._start_apiserver()
+            self._wait_ready(timeout)
+            self._start_controllers()
+            self._start_storage()
+            self._add_node()
+            self._wait_node_ready(timeout - (time.monotonic() - started))
+        except BaseException:
+            self.stop()
+            raise
+        log(f"control plane ready in {time.monotonic() - started:.1f}s at {self.server}")
+        return self
+
+    def stop(self, timeout: float = 20) -> None:
+        pids = {name: proc.pid for name, proc in self.processes.items()}
+        pids.update(running_pids(self.state_dir))
+        stop_pids(pids, timeout)
+        for proc in self.processes.values():
+            with contextlib.suppress(Exception):
+                proc.wait(timeout=1)
+        self.processes.clear()
+        with contextlib.suppress(FileNotFoundError):
+            (self.state_dir / "pids.json").unlink()
+
+    def __enter__(self) -> LocalCluster:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _choose_ports(self) -> dict[str, int]:
+        """Free loopback ports; those of the previous start when they are still free,
+        so that a restarted cluster keeps its address (and etcd its peer URL)."""
+        saved_file = self.state_dir / "ports.json"
+        try:
+            saved = json.loads(saved_file.read_text())
+        except (FileNotFoundError, ValueError):
+            saved = {}
+        names = ("etcd", "etcd-peer", "apiserver", "controller-manager", "scheduler", "kwok")
+        fresh = iter(free_ports(len(names)))
+        ports = {}
+        for name in names:
+            port = saved.get(name)
+            if not (isinstance(port, int) and port_is_free(port)) or port in ports.values():
+                port = next(fresh)
+                while port in ports.values() or port in saved.values():
+                    port = free_port()
+            ports[name] = port
+        saved_file.write_text(json.dumps(ports))
+        return ports
+
+    # -- the components
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        assert self.binaries is not None
+        binary = args[0] if args[0].startswith("/") else self.binaries / args[0]
+        log = open(self.state_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115
+        proc = subprocess.Popen(
+            [str(binary), *args[1:]],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=self.state_dir,
+        )
+        log.close()
+        self.processes[name] = proc
+        (self.state_dir / "pids.json").write_text(
+            json.dumps({n: p.pid for n, p in self.processes.items()})
+        )
+
+    def _start_etcd(self) -> None:
+        client = f"http://127.0.0.1:{self.ports['etcd']}"
+        peer = f"http://127.0.0.1:{self.ports['etcd-peer']}"
+        self._spawn(
+            "etcd",
+            [
+                "etcd",
+                "--name=karvdash",
+                f"--data-dir={self.state_dir / 'etcd'}",
+                f"--listen-client-urls={client}",
+                f"--advertise-client-urls={client}",
+                f"--listen-peer-urls={peer}",
+                f"--initial-advertise-peer-urls={peer}",
+                f"--initial-cluster=karvdash={peer}",
+                "--auto-compaction-retention=1",
+                "--quota-backend-bytes=8589934592",
+                "--unsafe-no-fsync=true",
+                "--log-level=warn",
+            ],
+        )
+
+    def _start_apiserver(self) -> None:
+        pki = self.state_dir / "pki"
+        self._spawn(
+            "kube-apiserver",
+            [
+                "kube-apiserver",
+                f"--etcd-servers=http://127.0.0.1:{self.ports['etcd']}",
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                f"--secure-port={self.ports['apiserver']}",
+                f"--cert-dir={pki}",
+                f"--tls-cert-file={pki / 'apiserver.crt'}",
+                f"--tls-private-key-file={pki / 'apiserver.key'}",
+                f"--client-ca-file={pki / 'ca.crt'}",
+                f"--service-account-key-file={pki / 'sa.pub'}",
+                f"--service-account-signing-key-file={pki / 'sa.key'}",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                "--authorization-mode=Node,RBAC",
+                "--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,"
+                "PodSecurity,ResourceQuota,DefaultStorageClass,DefaultTolerationSeconds,"
+                "MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy",
+                "--service-cluster-ip-range=10.96.0.0/16",
+                "--allow-privileged=true",
+                "--profiling=false",
+                "--endpoint-reconciler-type=none",
+                "--max-requests-inflight=800",
+                "--max-mutating-requests-inflight=400",
+            ],
+        )
+
+    def _start_controllers(self) -> None:
+        pki = self.state_dir / "pki"
+        kc = str(self.kubeconfig)
+        self._spawn(
+            "kube-controller-manager",
+            [
+                "kube-controller-manager",
+                f"--kubeconfig={kc}",
+                f"--authentication-kubeconfig={kc}",
+                f"--authorization-kubeconfig={kc}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={self.ports['controller-manager']}",
+                f"--cert-dir={pki / 'controller-manager'}",
+                f"--service-account-private-key-file={pki / 'sa.key'}",
+                f"--root-ca-file={pki / 'ca.crt'}",
+                "--use-service-account-credentials=true",
+                "--leader-elect=false",
+                "--controllers=*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle-controller",
+                "--kube-api-qps=500",
+                "--kube-api-burst=1000",
+                "--concurrent-namespace-syncs=20",
+            ],
+        )
+        self._spawn(
+            "kube-scheduler",
+            [
+                "kube-scheduler",
+                f"--kubeconfig={kc}",
+                f"--authentication-kubeconfig={kc}",
+                f"--authorization-kubeconfig={kc}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={self.ports['scheduler']}",
+                f"--cert-dir={pki / 'scheduler'}",
+                "--leader-elect=false",
+                "--kube-api-qps=500",
+                "--kube-api-burst=1000",
+            ],
+        )
+        self._spawn(
+            "kwok",
+            [
+                "kwok",
+                f"--kubeconfig={kc}",
+                f"--config={STAGES_FILE}",
+                "--manage-all-nodes=true",
+                "--node-ip=127.0.0.1",
+                f"--node-name={NODE_NAME}",
+                f"--node-port={self.ports['kwok']}",
+                f"--server-address=127.0.0.1:{self.ports['kwok']}",
+                f"--tls-cert-file={pki / 'apiserver.crt'}",
+                f"--tls-private-key-file={pki / 'apiserver.key'}",
+                "--cidr=10.244.0.0/16",
+                "--node-lease-duration-seconds=40",
+            ],
+        )
+
+    def _start_storage(self) -> None:
+        self._spawn(
+            "storage",
+            [
+                sys.executable,
+                "-m",
+                "karvdash_localcluster.storage",
+                f"--kubeconfig={self.kubeconfig}",
+                f"--root={self.state_dir / 'volumes'}",
+            ],
+        )
+
+    def _write_kubeconfig(self) -> None:
+        pki = self.state_dir / "pki"
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": "karvdash-local",
+                    "cluster": {
+                        "server": self.server,
+                        "certificate-authority": str(pki / "ca.crt"),
+                    },
+                }
+            ],
+            "users": [
+                {
+                    "name": "admin",
+                    "user": {
+                        "client-certificate": str(pki / "admin.crt"),
+                        "client-key": str(pki / "admin.key"),
+                    },
+                }
+            ],
+            "contexts": [
+                {
+                    "name": "karvdash-local",
+                    "context": {"cluster": "karvdash-local", "user": "admin"},
+                }
+            ],
+            "current-context": "karvdash-local",
+        }
+        tmp = self.kubeconfig.with_suffix(".tmp")
+        tmp.write_text(json.dumps(config, indent=2))
+        tmp.chmod(0o600)
+        tmp.replace(self.kubeconfig)
+
+    # -- talking to the API server without a client library (for readiness only)
+
+    def _ssl(self) -> ssl.SSLContext:
+        pki = self.state_dir / "pki"
+        ctx = ssl.create_default_context(cafile=str(pki / "ca.crt"))
+        ctx.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
+        return ctx
+
+    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict | str]:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.server + path, data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, context=self._ssl(), timeout=10) as resp:
+                text = resp.read().decode()
+                status = resp.status
+        except urllib.error.HTTPError as err:
+            text = err.read().decode()
+            status = err.code
+        try:
+            return status, json.loads(text)
+        except ValueError:
+            return status, text
+
+    def _check_alive(self) -> None:
+        for name, proc in self.processes.items():
+            if proc.poll() is not None:
+                log = (self.state_dir / "logs" / f"{name}.log").read_text(errors="replace")
+                raise ClusterError(
+                    f"{name} exited with status {proc.returncode}; last lines of its log:\n"
+                    + "\n".join(log.splitlines()[-25:])
+                )
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._check_alive()
+            with contextlib.suppress(OSError):
+                status, _ = self.request("GET", "/readyz")
+                if status == 200:
+                    return
+            time.sleep(0.25)
+        raise ClusterError(f"kube-apiserver was not ready within {timeout:.0f}s")
+
+    def _add_node(self) -> None:
+        node = {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "name": NODE_NAME,
+                "annotations": {"kwok.x-k8s.io/node": "fake"},
+                "labels": {
+                    "kubernetes.io/hostname": NODE_NAME,
+                    "kubernetes.io/os": "linux",
+                    "kubernetes.io/arch": "amd64",
+                    "type": "kwok",
+                },
+            },
+        }
+        status, body = self.request("POST", "/api/v1/nodes", node)
+        if status not in (201, 409):
+            raise ClusterError(f"could not create the simulated node: {status} {body}")
+
+    def _wait_node_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + max(timeout, 10)
+        while time.monotonic() < deadline:
+            self._check_alive()
+            status, body = self.request("GET", f"/api/v1/nodes/{NODE_NAME}")
+            if status == 200 and isinstance(body, dict):
+                conds = body.get("status", {}).get("conditions", [])
+                if any(c["type"] == "Ready" and c["status"] == "True" for c in conds):
+                    status, _sa = self.request(
+                        "GET", "/api/v1/namespaces/default/serviceaccounts/default"
+                    )
+                    sc, _ = self.request(
+                        "GET", "/apis/storage.k8s.io/v1/storageclasses/karvdash-local"
+                    )
+                    if status == 200 and sc == 200:
+                        return
+            time.sleep(0.25)
+        raise ClusterError(f"the simulated node was not Ready within {timeout:.0f}s")

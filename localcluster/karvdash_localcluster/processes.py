@@ -1,0 +1,58 @@
+"""The processes of a started cluster, found again from its state folder's pid file
+(``pids.json``), and stopped: each in its own process group, controllers first."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+#: the order in which :func:`stop_pids` stops the components (others go first)
+STOP_ORDER = (
+    "storage",
+    "kwok",
+    "kube-scheduler",
+    "kube-controller-manager",
+    "kube-apiserver",
+    "etcd",
+)
+
+
+def running_pids(state_dir: Path) -> dict[str, int]:
+    """The processes of a cluster started from ``state_dir`` that are still alive."""
+    try:
+        pids = json.loads((Path(state_dir) / "pids.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+    alive = {}
+    for name, pid in pids.items():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        alive[name] = pid
+    return alive
+
+
+def stop_pids(pids: dict[str, int], timeout: float = 20) -> None:
+    """SIGTERM each process group (controllers first, etcd last), then SIGKILL."""
+    names = sorted(pids, key=lambda n: STOP_ORDER.index(n) if n in STOP_ORDER else -1)
+    for name in names:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pids[name], signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pids[name], 0)
+            except ProcessLookupError:
+                break
+            # reap if it is our child
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pids[name], os.WNOHANG)
+            time.sleep(0.05)
+        else:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pids[name], signal.SIGKILL)

@@ -1,0 +1,98 @@
+"""jupyterhub_config.py: the embedded default and the cluster switch map the
+environment to the right traits."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from traitlets.config.loader import PyFileConfigLoader
+
+CONFIG = Path(__file__).resolve().parents[2] / "jupyterhub_config.py"
+
+
+def load(monkeypatch, tmp_path, **env):
+    for key in list(os.environ):
+        if key.startswith("KARVDASH_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("KARVDASH_STATE_DIR", str(tmp_path))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return PyFileConfigLoader(CONFIG.name, path=str(CONFIG.parent)).load_config()
+
+
+def test_the_embedded_default_runs_everything_on_this_machine(monkeypatch, tmp_path):
+    c = load(monkeypatch, tmp_path, KARVDASH_PORT="8100")
+    assert c.JupyterHub.spawner_class == "karvdash-local"
+    assert c.JupyterHub.authenticator_class == "karvdash-native"
+    assert c.JupyterHub.bind_url == "http://127.0.0.1:8100"
+    assert c.Provisioner.kubeconfig == str(tmp_path / "cluster" / "kubeconfig")
+    assert c.Provisioner.private_volume == {
+        "hostPath": {"path": str(tmp_path / "files" / "private")}
+    }
+    (service,) = c.JupyterHub.services
+    assert service["name"] == "karvdash" and service["url"] == "http://127.0.0.1:8103"
+    assert service["environment"]["KARVDASH_STATE_DIR"] == str(tmp_path)
+    assert c.Installation.api_url == "http://127.0.0.1:8100/services/karvdash/api/"
+    assert "access:services!service=karvdash" in c.Spawner.server_token_scopes
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert roles["user"]["scopes"] == ["self", "access:services!service=karvdash"]
+    assert roles["karvdash-dashboard"]["services"] == ["karvdash"]
+
+
+def test_the_cluster_switch_uses_the_kubernetes_spawner_and_configured_volumes(
+    monkeypatch, tmp_path
+):
+    private = {"nfs": {"server": "nfs.example.org", "path": "/exports/private"}}
+    shared = {"nfs": {"server": "nfs.example.org", "path": "/exports/shared"}}
+    c = load(
+        monkeypatch,
+        tmp_path,
+        KARVDASH_MODE="kubernetes",
+        POD_NAMESPACE="lab",
+        KARVDASH_PRIVATE_VOLUME=json.dumps(private),
+        KARVDASH_SHARED_VOLUME=json.dumps(shared),
+        KARVDASH_DOMAIN="lab.example.org",
+    )
+    assert c.JupyterHub.spawner_class == "karvdash"
+    assert c.Provisioner.private_volume == private and c.Provisioner.shared_volume == shared
+    assert c.Provisioner.kubeconfig == ""  # in-cluster
+    assert c.Provisioner.hub_service_account == "lab/hub"
+    assert c.Provisioner.ingress_namespaces == ["lab"]
+    assert c.JupyterHub.services[0]["url"] == "http://hub:10101"
+    assert c.DashboardApp.ip == "0.0.0.0"
+    assert c.Installation.domain == "lab.example.org"
+    assert c.Installation.api_url == "http://proxy-public/services/karvdash/api/"
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [({"KARVDASH_MODE": "docker"}, "KARVDASH_MODE"), ({"KARVDASH_AUTH": "ldap"}, "KARVDASH_AUTH")],
+)
+def test_a_wrong_switch_is_refused_with_its_name(monkeypatch, tmp_path, env, message):
+    with pytest.raises(ValueError, match=message):
+        load(monkeypatch, tmp_path, **env)
+
+
+def test_the_dashboards_cookie_secret_is_kept_and_repaired(tmp_path):
+    """Kept across restarts (browsers stay logged in); an empty, short or garbled file
+    is replaced by a whole new secret rather than breaking the service; owner-only."""
+    from karvdash_hub.apps.dashboard.app import DashboardApp
+
+    path = tmp_path / "state" / "cookie_secret"
+    app = DashboardApp(cookie_secret_file=str(path))
+    first = app.cookie_secret()
+    assert len(first) == 32 and app.cookie_secret() == first
+    assert path.stat().st_mode & 0o777 == 0o600
+    for bad in ("", "abcd", "not hex at all\n"):
+        path.write_text(bad)
+        path.chmod(0o644)
+        fresh = app.cookie_secret()
+        assert len(fresh) == 32 and fresh != first
+        assert bytes.fromhex(path.read_text().strip()) == fresh
+        assert path.stat().st_mode & 0o777 == 0o600
+    path.chmod(0o644)
+    assert app.cookie_secret() == fresh and path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["cookie_secret"]

@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 from karvdash_localcluster import LocalCluster
+from traitlets.config import Config
 
 from karvdash_hub.provisioning import Provisioner
 
@@ -28,12 +29,12 @@ def pct(values, q):
 
 
 async def run(kubeconfig: Path, runs: int, concurrent: int, files: Path) -> None:
-    prov = Provisioner(
-        kubeconfig=str(kubeconfig),
-        private_root=str(files / "private"),
-        private_volume={"hostPath": {"path": str(files / "private")}},
-        shared_volume={"hostPath": {"path": str(files / "shared")}},
-    )
+    cfg = Config()
+    cfg.Provisioner.kubeconfig = str(kubeconfig)
+    cfg.Provisioner.private_volume = {"hostPath": {"path": str(files / "private")}}
+    cfg.Provisioner.shared_volume = {"hostPath": {"path": str(files / "shared")}}
+    cfg.UserFiles.private_root = str(files / "private")
+    prov = Provisioner(config=cfg)
     users = [f"bench{uuid.uuid4().hex[:6]}" for _ in range(runs)]
     await prov.ensure("warmup")  # discovery and connections
     first, again = [], []

@@ -29,7 +29,6 @@ from pathlib import Path
 import karvdash_localcluster as localcluster
 from traitlets.config import Config
 
-from karvdash_hub.provisioning import Provisioner
 from karvdash_hub.services import ServiceManager
 
 
@@ -112,7 +111,7 @@ async def run(kubeconfig: Path, runs: int, kubectl: Path, work: Path) -> None:
     cfg.Provisioner.kubeconfig = str(kubeconfig)
     cfg.Provisioner.private_volume = {"hostPath": {"path": str(work / "private")}}
     cfg.Provisioner.shared_volume = {"hostPath": {"path": str(work / "shared")}}
-    cfg.ServiceManager.domain = "example.org"
+    cfg.Installation.domain = "example.org"
     # as an installation with ingress login: the services get their Ingress, and each
     # launch checks that no other user holds its host name
     cfg.ServiceManager.auth_annotations = {
@@ -188,7 +187,6 @@ def main():
         else:
             with localcluster.LocalCluster(work / "cluster") as cluster:
                 asyncio.run(run(cluster.kubeconfig, args.runs, kubectl, work))
-    Provisioner.clear_instance()
 
 
 if __name__ == "__main__":

@@ -56,14 +56,16 @@ async def ensure_policy(dyn, log=None) -> bool:
     return True
 
 
-async def guard(dyn, log) -> None:
+async def guard(dyn, log) -> bool:
     """:func:`ensure_policy`, where a cluster without ValidatingAdmissionPolicy (before
-    1.30) or a hub that may not write it gets a warning, not failed logins."""
+    1.30) or a hub that may not write it gets a warning, not failed logins. True when
+    the policy is in place."""
     try:
-        await ensure_policy(dyn, log)
+        return await ensure_policy(dyn, log)
     except (ApiException, ResourceNotFoundError) as err:
         log.warning(
             "The user-namespace admission policy could not be applied (%s): the template"
             " policy still holds for launches, but not for users' own kubectl",
             err,
         )
+        return False

@@ -159,6 +159,8 @@ class Provisioner(LoggingConfigurable):
         return UserFiles(parent=self)
 
     _guard_tried = False
+    #: whether the admission policy is in place (after the first ensure)
+    _guarded = False
 
     # -- the Kubernetes connection
 
@@ -173,7 +175,7 @@ class Provisioner(LoggingConfigurable):
     async def _ensure_guard(self) -> None:
         if self.guard_namespaces and not self._guard_tried:
             self._guard_tried = True  # once per process
-            await admission.guard(await self.client(), self.log)
+            self._guarded = await admission.guard(await self.client(), self.log)
 
     async def _apply(self, obj: dict) -> dict:
         dyn = await self.client()
@@ -208,16 +210,9 @@ class Provisioner(LoggingConfigurable):
 
     @property
     def settings(self) -> objects.NamespaceSettings:
+        names_ = [f for f in objects.NamespaceSettings.__dataclass_fields__ if f != "prefix"]
         return objects.NamespaceSettings(
-            prefix=self.namespace_prefix,
-            pod_security_enforce=self.pod_security_enforce,
-            pod_security_warn=self.pod_security_warn,
-            service_account=self.service_account,
-            user_cluster_role=self.user_cluster_role,
-            hub_service_account=self.hub_service_account,
-            resource_quota=dict(self.resource_quota),
-            limit_range=list(self.limit_range),
-            ingress_namespaces=tuple(self.ingress_namespaces),
+            prefix=self.namespace_prefix, **{f: copy.deepcopy(getattr(self, f)) for f in names_}
         )
 
     def objects(self, username: str) -> list[dict]:

@@ -23,13 +23,11 @@ from datetime import UTC, datetime
 
 from kubernetes_asyncio.client.exceptions import ApiException
 from traitlets import Bool, Dict, Instance, Unicode, default
-from traitlets.config import LoggingConfigurable
 
 from . import kube
 from .errors import ApiError
-from .installation import Installation
 from .kube import api_message
-from .provisioning import Provisioner
+from .parts import HasParts
 from .rules import environment, exposure, names, policy, status, storage
 from .rules import template as tmodel
 from .templatestore import TemplateStore
@@ -63,7 +61,7 @@ def _order(kind: str) -> int:
     return ORDER.index(kind) if kind in ORDER else len(ORDER)
 
 
-class ServiceManager(LoggingConfigurable):
+class ServiceManager(HasParts):
     """Launch, list and stop services (``c.ServiceManager.*``). Made by the dashboard
     app with ``parent=``; the provisioner, the template store and the installation's
     facts are passed in (or made with ``parent=self``)."""
@@ -92,17 +90,7 @@ class ServiceManager(LoggingConfigurable):
         " (reachable inside the cluster only) until the installation configures them.",
     )
 
-    provisioner = Instance(Provisioner)
-    installation = Instance(Installation)
     templates = Instance(TemplateStore)
-
-    @default("provisioner")
-    def _default_provisioner(self):
-        return Provisioner(parent=self)
-
-    @default("installation")
-    def _default_installation(self):
-        return Installation(parent=self)
 
     @default("templates")
     def _default_templates(self):
@@ -310,16 +298,12 @@ class ServiceManager(LoggingConfigurable):
             ("networking.k8s.io/v1", "Ingress", selector, None),
             ("v1", "Event", None, "type=Warning"),
         ]
+        resources = [await kube.resource(dyn, api, kind) for api, kind, _, _ in kinds]
         try:
             found = await asyncio.gather(
                 *(
-                    dyn.get(
-                        await kube.resource(dyn, api, kind),
-                        namespace=ns,
-                        label_selector=labels,
-                        field_selector=fields,
-                    )
-                    for api, kind, labels, fields in kinds
+                    dyn.get(res, namespace=ns, label_selector=labels, field_selector=fields)
+                    for res, (_, _, labels, fields) in zip(resources, kinds, strict=True)
                 )
             )
         except ApiException as err:

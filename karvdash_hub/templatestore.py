@@ -59,11 +59,7 @@ class TemplateStore:
             api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition"
         )
         crd, role = yaml.safe_load_all(CRD_FILE.read_text())
-        try:
-            await dyn.get(crds, name=crd["metadata"]["name"])
-        except ApiException as err:
-            if err.status != 404:
-                raise
+        if await kube.get_or_none(dyn, crds, crd["metadata"]["name"]) is None:
             roles = await dyn.resources.get(
                 api_version="rbac.authorization.k8s.io/v1", kind="ClusterRole"
             )
@@ -105,14 +101,11 @@ class TemplateStore:
         if not names.is_label(template_id):
             raise _not_found(template_id)
         dyn, res = await self._resource()
-        try:
-            item = await dyn.get(
-                res, name=template_id, namespace=self.provisioner.namespace(username)
-            )
-        except ApiException as err:
-            if err.status == 404:
-                raise _not_found(template_id) from None
-            raise
+        item = await kube.get_or_none(
+            dyn, res, template_id, namespace=self.provisioner.namespace(username)
+        )
+        if item is None:
+            raise _not_found(template_id)
         try:
             return tmodel.parse(item.spec.data, template_id)
         except tmodel.TemplateError as err:
@@ -158,9 +151,6 @@ class TemplateStore:
         if not names.is_label(template_id):
             raise _not_found(template_id)
         dyn, res = await self._resource()
-        try:
-            await dyn.delete(res, name=template_id, namespace=self.provisioner.namespace(username))
-        except ApiException as err:
-            if err.status == 404:
-                raise _not_found(template_id) from None
-            raise
+        ns = self.provisioner.namespace(username)
+        if not await kube.delete_ignoring_404(dyn, res, template_id, namespace=ns):
+            raise _not_found(template_id)

@@ -17,8 +17,8 @@ Rules:
   - the API's JSON error as it is (``details`` holds its other keys, e.g. ``violations``);
   - an error answer that is not a JSON object: its HTTP status, reason ``error``, the start
     of its text;
-  - a success answer that is not JSON (the URL is not the API's; an operation that answers
-    nothing may answer no body at all): its HTTP status, reason ``error``;
+  - a success answer with a body that is not JSON, except a template's YAML (the URL is not
+    the API's): its HTTP status, reason ``error``; an empty body is the answer ``None``;
   - no answer at all (refused, timed out, a bad URL): status 0, reason ``unreachable``.
 """
 

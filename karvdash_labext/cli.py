@@ -229,11 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> Any:
     """Call the API for the parsed command line; its answer (what ``show`` prints)."""
     command = COMMANDS[args.command]
-    client = KarvdashClient(url=args.url, token=args.token)
-    inputs = command.inputs(args)
-    if command.for_user:
-        inputs["user"] = args.user
-    answer = getattr(client, command.operation)(**inputs)
+    with KarvdashClient(url=args.url, token=args.token) as client:
+        inputs = command.inputs(args)
+        if command.for_user:
+            inputs["user"] = args.user
+        answer = getattr(client, command.operation)(**inputs)
     return command.result(args, answer) if command.result else answer
 
 

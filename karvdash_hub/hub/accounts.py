@@ -27,12 +27,10 @@ from nativeauthenticator import NativeAuthenticator
 from nativeauthenticator.handlers import LoginHandler as NativeLoginHandler
 from oauthenticator.generic import GenericOAuthenticator
 from tornado import web
-from traitlets import Bool, Instance, Unicode, default
-from traitlets.config import LoggingConfigurable
+from traitlets import Bool, Unicode
 
 from ..errors import ProvisioningError
-from ..installation import Installation
-from ..provisioning import Provisioner
+from ..parts import HasParts
 from ..secretfile import write_private
 from .handlers import DeleteUserHandler
 
@@ -40,8 +38,9 @@ from .handlers import DeleteUserHandler
 SHARED_SECTIONS = ("Installation", "Provisioner", "UserFiles", "ServiceManager", "DashboardApp")
 
 
-class KarvdashAccountsMixin(LoggingConfigurable):
-    """Provisioning on login, deprovisioning on deletion, for any Authenticator."""
+class KarvdashAccountsMixin(HasParts):
+    """Provisioning on login, deprovisioning on deletion, for any Authenticator. Its
+    provisioner and installation (made with ``parent=self``) are the spawners' too."""
 
     purge_files_on_delete = Bool(
         False,
@@ -61,17 +60,6 @@ class KarvdashAccountsMixin(LoggingConfigurable):
         " DashboardApp) as JSON, for the service's --config: hub and dashboard then read"
         " the same settings, wherever they were set. Empty: not written.",
     )
-
-    provisioner = Instance(Provisioner, help="Made with parent=self; the spawners use it.")
-    installation = Instance(Installation, help="The installation's facts.")
-
-    @default("provisioner")
-    def _default_provisioner(self):
-        return Provisioner(parent=self)
-
-    @default("installation")
-    def _default_installation(self):
-        return Installation(parent=self)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

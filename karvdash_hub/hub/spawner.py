@@ -30,26 +30,27 @@ class KarvdashSpawnerMixin(LoggingConfigurable):
     """What the Kubernetes and the local spawner share: their provisioner, the
     installation's facts, the user's environment."""
 
-    _provisioner: Provisioner | None = None
-    _installation: Installation | None = None
+    _own: dict | None = None
+
+    def _part(self, name: str, cls):
+        """The authenticator's part, or one of the spawner's own (another
+        authenticator)."""
+        found = getattr(getattr(self, "authenticator", None), name, None)
+        if isinstance(found, cls):
+            return found
+        if self._own is None:
+            self._own = {}
+        if name not in self._own:
+            self._own[name] = cls(parent=self)
+        return self._own[name]
 
     @property
     def provisioner(self) -> Provisioner:
-        found = getattr(getattr(self, "authenticator", None), "provisioner", None)
-        if isinstance(found, Provisioner):
-            return found
-        if self._provisioner is None:
-            self._provisioner = Provisioner(parent=self)
-        return self._provisioner
+        return self._part("provisioner", Provisioner)
 
     @property
     def installation(self) -> Installation:
-        found = getattr(getattr(self, "authenticator", None), "installation", None)
-        if isinstance(found, Installation):
-            return found
-        if self._installation is None:
-            self._installation = Installation(parent=self)
-        return self._installation
+        return self._part("installation", Installation)
 
     @property
     def dashboard_api_url(self) -> str:

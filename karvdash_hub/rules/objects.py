@@ -118,17 +118,20 @@ def network_policy(meta: dict, ingress_namespaces) -> dict:
     }
 
 
+def _v1(kind: str, name: str, meta: dict, spec: dict | None = None) -> dict:
+    obj = {"apiVersion": "v1", "kind": kind, "metadata": {"name": name, **meta}}
+    if spec is not None:
+        obj["spec"] = spec
+    return obj
+
+
 def user_objects(username: str, s: NamespaceSettings) -> list[dict]:
     """Every object of the user's namespace, the Namespace first, as it should be."""
     ns = names.namespace_for(username, s.prefix)
     meta = {"namespace": ns, "labels": names.user_labels(username)}
     objs: list[dict] = [
         namespace_object(username, s),
-        {
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": {"name": s.service_account, **meta},
-        },
+        _v1("ServiceAccount", s.service_account, meta),
         role_binding(
             f"{s.service_account}-{s.user_cluster_role}",
             meta,
@@ -142,23 +145,9 @@ def user_objects(username: str, s: NamespaceSettings) -> list[dict]:
         hub_ns, _, hub_sa = s.hub_service_account.partition("/")
         objs.append(role_binding("karvdash-hub-admin", meta, "admin", hub_ns, hub_sa))
     if s.resource_quota:
-        objs.append(
-            {
-                "apiVersion": "v1",
-                "kind": "ResourceQuota",
-                "metadata": {"name": "karvdash-quota", **meta},
-                "spec": {"hard": dict(s.resource_quota)},
-            }
-        )
+        objs.append(_v1("ResourceQuota", "karvdash-quota", meta, {"hard": dict(s.resource_quota)}))
     if s.limit_range:
-        objs.append(
-            {
-                "apiVersion": "v1",
-                "kind": "LimitRange",
-                "metadata": {"name": "karvdash-limits", **meta},
-                "spec": {"limits": list(s.limit_range)},
-            }
-        )
+        objs.append(_v1("LimitRange", "karvdash-limits", meta, {"limits": list(s.limit_range)}))
     return objs
 
 

@@ -31,14 +31,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
-from . import names
+from . import names, yamldocs
 
 MAX_BYTES = 256 * 1024
 MAX_DOCUMENTS = 64
 MAX_VALUE_LENGTH = 4096
-MAX_DEPTH = 48
+MAX_DEPTH = yamldocs.MAX_DEPTH
 SYSTEM_VARIABLES = ("NAME", "NAMESPACE", "HOSTNAME", "REGISTRY", "PRIVATE", "SHARED")
 HIDDEN_VARIABLES = tuple(v for v in SYSTEM_VARIABLES if v != "NAME")
 VARIABLE_TYPES = ("string", "integer", "boolean")
@@ -104,90 +102,14 @@ class Template:
 # -- parsing ------------------------------------------------------------------------
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader without anchors and aliases, nesting at most :data:`MAX_DEPTH` deep,
-    and with dates left as text (Kubernetes objects are JSON)."""
-
-    yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-
-    def compose_node(self, parent, index):
-        event = self.peek_event()
-        self._depth = getattr(self, "_depth", 0) + 1
-        try:
-            if self._depth > MAX_DEPTH:
-                raise TemplateError(
-                    f"the YAML nests more than {MAX_DEPTH} levels deep",
-                    f"line {event.start_mark.line + 1}",
-                )
-            return self._compose_checked(event, parent, index)
-        finally:
-            self._depth -= 1
-
-    def _compose_checked(self, event, parent, index):
-        if isinstance(event, yaml.AliasEvent):
-            raise TemplateError(
-                "YAML aliases (*name) are not allowed in templates",
-                f"line {event.start_mark.line + 1}",
-            )
-        anchor = getattr(event, "anchor", None)
-        if anchor is not None:
-            raise TemplateError(
-                "YAML anchors (&name) are not allowed in templates",
-                f"line {event.start_mark.line + 1}",
-            )
-        return super().compose_node(parent, index)
-
-
-def _load_documents(text: str) -> list[dict]:
-    if len(text.encode("utf-8", "replace")) > MAX_BYTES:
-        raise TemplateError(f"a template may be at most {MAX_BYTES // 1024} KiB")
-    try:
-        docs = []
-        for doc in yaml.load_all(text, Loader=_StrictLoader):
-            if doc is None:
-                continue
-            docs.append(doc)
-            if len(docs) > MAX_DOCUMENTS:
-                raise TemplateError(f"a template may have at most {MAX_DOCUMENTS} documents")
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else None
-        problem = getattr(err, "problem", None) or str(err)
-        raise TemplateError(f"not valid YAML: {problem}", where) from None
-    for i, doc in enumerate(docs):
-        if not isinstance(doc, dict):
-            raise TemplateError("every document must be a mapping", f"document {i + 1}")
-        _check_json(doc, f"document {i + 1}")
-    return docs
-
-
-def _check_json(value, where: str, path: str = "") -> None:
-    """Only what JSON has: a Kubernetes object cannot hold sets, bytes or dates."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TemplateError(
-                    f"keys must be text; quote {key!r}", f"{where}, {path or 'top level'}"
-                )
-            _check_json(item, where, f"{path}.{key}" if path else key)
-    elif isinstance(value, list):
-        for n, item in enumerate(value):
-            _check_json(item, where, f"{path}[{n}]")
-    elif not isinstance(value, str | int | float | bool | type(None)):
-        raise TemplateError(
-            f"a {type(value).__name__} value cannot be part of a Kubernetes object",
-            f"{where}, {path or 'top level'}",
-        )
-
-
 def parse(text: str, template_id: str) -> Template:
     """Parse and validate a template's text; raises :class:`TemplateError`."""
     if not isinstance(text, str):
         raise TemplateError("a template is YAML text")
-    docs = _load_documents(text)
+    try:
+        docs = yamldocs.load(text, max_bytes=MAX_BYTES, max_documents=MAX_DOCUMENTS)
+    except yamldocs.DocumentError as err:
+        raise TemplateError(err.message, err.where) from None
     headers = [
         i for i, d in enumerate(docs) if d.get("kind") == "Template" and "apiVersion" not in d
     ]

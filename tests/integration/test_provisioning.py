@@ -218,7 +218,7 @@ async def test_a_deleted_users_files_are_kept_aside_and_a_new_account_of_that_na
     assert core.list_persistent_volume(label_selector=selector).items == []
     # the files are kept, out of the way of a new account of the same name
     assert not (files / "private" / user).exists()
-    (kept,) = provisioner.kept_folders(user)
+    (kept,) = provisioner.files.kept_folders(user)
     assert kept.parent == files / "private" / ".deleted"
     assert re.fullmatch(rf"{user}-\d{{8}}T\d{{6}}\.\d{{6}}Z", kept.name)
     assert (kept / "results.csv").read_text() == "1,2,3\n"
@@ -233,19 +233,19 @@ async def test_a_deleted_users_files_are_kept_aside_and_a_new_account_of_that_na
     wait_for(lambda: core.list_namespaced_pod(ns).items, 30, "the worker's pod to be created")
     await provisioner.delete(user)
     assert namespace_gone(core, ns)
-    older, newer = provisioner.kept_folders(user)
+    older, newer = provisioner.files.kept_folders(user)
     assert (older, [p.name for p in newer.iterdir()]) == (kept, ["new.txt"])
     # another user's kept folder is not theirs, even with a name that starts the same
     other = f"{user}-20250101"
     await provisioner.ensure(other)
     (files / "private" / other / "x").write_text("x")
     await provisioner.delete(other)
-    assert provisioner.kept_folders(user) == [older, newer]
+    assert provisioner.files.kept_folders(user) == [older, newer]
 
     # an admin's purge removes what is kept of the user, and only that
     await provisioner.delete(user, purge_files=True)
     assert not (files / "private" / user).exists()
-    assert provisioner.kept_folders(user) == []
+    assert provisioner.files.kept_folders(user) == []
     assert [p.name for p in (files / "private").iterdir()] == [".deleted"]
     (other_kept,) = (files / "private" / ".deleted").iterdir()
     assert other_kept.name.startswith(f"{other}-") and (other_kept / "x").exists()
@@ -274,7 +274,7 @@ async def test_a_user_being_deleted_is_not_provisioned_again_and_a_second_deleti
     await provisioner.delete(user)  # the namespace answers 409 (terminating): fine
     await first
     assert namespace_gone(core, ns)
-    (kept,) = provisioner.kept_folders(user)
+    (kept,) = provisioner.files.kept_folders(user)
     assert (kept / "a.txt").read_text() == "a"
 
 
@@ -418,7 +418,7 @@ async def test_a_deletion_the_cluster_refuses_fails_and_leaves_everything_in_pla
     volumes = core.list_persistent_volume(label_selector=f"karvdash.io/user={user}").items
     assert len(volumes) == 2 and all(v.metadata.deletion_timestamp is None for v in volumes)
     assert (files / "private" / user / "keep.txt").read_text() == "keep"
-    assert provisioner.kept_folders(user) == []
+    assert provisioner.files.kept_folders(user) == []
 
 
 _DELETE_AS = """
@@ -553,7 +553,6 @@ async def test_the_documented_hub_permissions_are_enough_to_provision_and_delete
             client.CoreV1Api(hub_api).list_namespaced_secret(hub_ns)
         assert denied.value.status == 403
     finally:
-        provisioning.Provisioner.clear_instance()
         await prov.delete(user)
         await prov.delete(other)
         for doc in docs:

@@ -96,3 +96,28 @@ def test_the_dashboards_cookie_secret_is_kept_and_repaired(tmp_path):
     path.chmod(0o644)
     assert app.cookie_secret() == fresh and path.stat().st_mode & 0o777 == 0o600
     assert [p.name for p in path.parent.iterdir()] == ["cookie_secret"]
+
+
+def test_the_dashboard_reads_the_hubs_shared_settings_wherever_they_were_set(monkeypatch, tmp_path):
+    """The hub exports its whole configuration's shared sections (including settings
+    made after jupyterhub_config.py, as hub.extraConfig does); the dashboard reads that
+    file instead of running the hub's configuration again."""
+    from karvdash_hub.apps.dashboard.app import DashboardApp
+    from karvdash_hub.hub.accounts import KarvdashAccountsMixin
+
+    c = load(monkeypatch, tmp_path, KARVDASH_DOMAIN="lab.example.org")
+    c.ServiceManager.ingress_class = "traefik"  # as if set later, by extra configuration
+    c.Provisioner.resource_quota = {"pods": "7"}
+    path = Path(c.KarvdashAccountsMixin.dashboard_config_file)
+    assert path.parent == tmp_path
+    KarvdashAccountsMixin(config=c).export_shared_config(path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    app = DashboardApp()
+    app.initialize(["--config", str(path)])
+    assert app.config.Installation.domain == "lab.example.org"
+    assert app.config.ServiceManager.ingress_class == "traefik"
+    assert app.config.Provisioner.resource_quota == {"pods": "7"}
+    assert app.config.UserFiles.private_root == c.UserFiles.private_root
+    assert "JupyterHub" not in app.config and "ConfigurableHTTPProxy" not in app.config
+    service = next(s for s in c.JupyterHub.services if s["name"] == "karvdash")
+    assert service["command"][-2:] == ["--config", str(path)]

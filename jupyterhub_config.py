@@ -23,6 +23,8 @@ KarvdashSpawner in each user's namespace, and the file domains are the volumes n
 | KARVDASH_PRIVATE_VOLUME / _SHARED_VOLUME | JSON volume sources (kubernetes mode) | required |
 | KARVDASH_PRIVATE_ROOT | where the hub sees the private root (kubernetes mode) | (none) |
 | KARVDASH_INGRESS_NAMESPACES | comma-separated namespaces allowed into user namespaces | hub's |
+| KARVDASH_NOTEBOOKS | pods, processes or auto (pods with a local real node) | auto |
+| KARVDASH_SINGLEUSER_IMAGE | the notebook pods' image (local real node) | ours |
 """
 
 import json
@@ -37,6 +39,16 @@ c = get_config()
 
 here = Path(__file__).resolve().parent
 mode = os.environ.get("KARVDASH_MODE", "local")
+local_host = "127.0.0.1"  # where the hub and the dashboard listen in the embedded default
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
 state = Path(os.environ.get("KARVDASH_STATE_DIR", here / ".karvdash")).resolve()
 state.mkdir(parents=True, exist_ok=True)
 
@@ -103,13 +115,45 @@ if mode == "local":
     c.UserFiles.shared_root = str(files / "shared")
     c.Provisioner.private_volume = {"hostPath": {"path": str(files / "private")}}
     c.Provisioner.shared_volume = {"hostPath": {"path": str(files / "shared")}}
-    c.LocalKarvdashSpawner.sessions_root = str(state / "sessions")
-    c.JupyterHub.spawner_class = "karvdash-local"
-    # the same Python as the hub, whatever the PATH
-    c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
-    if os.geteuid() == 0:
-        # containers and CI machines often run everything as root
-        c.Spawner.args = ["--allow-root"]
+    # notebooks as pods when the local cluster has a real node (it says so in node.json,
+    # beside its kubeconfig), else as local processes
+    node = _read_json(Path(c.Provisioner.kubeconfig).parent / "node.json")
+    notebooks = os.environ.get("KARVDASH_NOTEBOOKS", "auto")
+    if notebooks not in ("auto", "pods", "processes"):
+        raise ValueError(f"KARVDASH_NOTEBOOKS must be auto, pods or processes, not {notebooks!r}")
+    real_node = node.get("mode") == "real" and node.get("host_address")
+    if notebooks == "pods" and not real_node:
+        raise ValueError(
+            "KARVDASH_NOTEBOOKS=pods needs the local cluster's real node, and it has none"
+            f" ({node.get('reason') or 'no node.json beside the kubeconfig'})"
+        )
+    if real_node and notebooks != "processes":
+        # the same code path as a cluster: KarvdashSpawner starts a pod from the
+        # single-user image; pods reach the hub's API and the dashboard at the node's
+        # address on the host, and the proxy reaches the pods on the pod network
+        local_host = node["host_address"]
+        c.JupyterHub.hub_ip = local_host
+        c.JupyterHub.spawner_class = "karvdash"
+        c.KarvdashSpawner.image = os.environ.get(
+            "KARVDASH_SINGLEUSER_IMAGE", f"docker.io/karvdash/singleuser:{karvdash_hub.__version__}"
+        )
+        c.KarvdashSpawner.image_pull_policy = "IfNotPresent"
+        c.KarvdashSpawner.cmd = ["jupyterhub-singleuser"]
+        c.KarvdashSpawner.start_timeout = 300  # the first pull of the image
+        c.Spawner.default_url = "/lab"
+        # the notebook runs as uid 1000, gid 100: the folders the hub makes are theirs
+        c.UserFiles.folder_owner = "1000:100"
+        print(f"[karvdash] notebooks run as pods on the local cluster's real node ({local_host})")
+    else:
+        c.LocalKarvdashSpawner.sessions_root = str(state / "sessions")
+        c.JupyterHub.spawner_class = "karvdash-local"
+        # the same Python as the hub, whatever the PATH
+        c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
+        if os.geteuid() == 0:
+            # containers and CI machines often run everything as root
+            c.Spawner.args = ["--allow-root"]
+        why = "asked for" if notebooks == "processes" else node.get("reason", "no real node")
+        print(f"[karvdash] notebooks run as local processes ({why})")
 elif mode == "kubernetes":
     c.Provisioner.kubeconfig = os.environ.get("KARVDASH_KUBECONFIG", "")
     hub_namespace = os.environ.get("POD_NAMESPACE", "jupyterhub")
@@ -141,7 +185,7 @@ c.JupyterHub.services = [
         "name": "karvdash",
         # the proxy reaches it here; in a cluster, through the hub's Service (add the
         # port to hub.service.extraPorts) while it listens on every address
-        "url": f"http://{'127.0.0.1' if mode == 'local' else 'hub'}:{dashboard_port}",
+        "url": f"http://{local_host if mode == 'local' else 'hub'}:{dashboard_port}",
         "command": [
             sys.executable,
             "-m",
@@ -160,15 +204,19 @@ c.JupyterHub.services = [
         "oauth_no_confirm": True,
     }
 ]
-c.DashboardApp.ip = "127.0.0.1" if mode == "local" else "0.0.0.0"
+c.DashboardApp.ip = local_host if mode == "local" else "0.0.0.0"
 # browsers stay logged in to the dashboard service across restarts
 c.DashboardApp.cookie_secret_file = str(state / "karvdash_dashboard_cookie_secret")
 c.Installation.domain = os.environ.get("KARVDASH_DOMAIN", "localtest.me")
-# how code in a user's server reaches the API (KARVDASH_API_URL): through the proxy
+# how code in a user's server reaches the API (KARVDASH_API_URL): through the proxy, or
+# straight to the dashboard from a pod of the local real node (the proxy listens on
+# loopback only)
+if mode == "local" and local_host != "127.0.0.1":
+    local_api = f"http://{local_host}:{dashboard_port}/services/karvdash/api/"
+else:
+    local_api = f"http://127.0.0.1:{os.environ.get('KARVDASH_PORT', '8000')}/services/karvdash/api/"
 c.Installation.api_url = os.environ.get("KARVDASH_API_URL") or (
-    f"http://127.0.0.1:{os.environ.get('KARVDASH_PORT', '8000')}/services/karvdash/api/"
-    if mode == "local"
-    else "http://proxy-public/services/karvdash/api/"
+    local_api if mode == "local" else "http://proxy-public/services/karvdash/api/"
 )
 # the user's server token may call the dashboard service as its owner (karvdashctl,
 # the JupyterLab extension and the widgets use it)

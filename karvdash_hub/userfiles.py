@@ -16,6 +16,7 @@ Every blocking file operation runs in a thread, off the event loop.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import secrets
 import shutil
@@ -51,6 +52,20 @@ class UserFiles(LoggingConfigurable):
         " the hub does not reach the shared files.",
     )
 
+    folder_owner = Unicode(
+        "",
+        config=True,
+        help="'uid:gid' given to the folders the hub makes (the roots and each user's"
+        " private folder), so that the notebook's user (1000:100 in Jupyter's images) can"
+        " write in them; empty: the hub's own user. hostPath and NFS volumes keep the"
+        " owner of what is on disk (fsGroup does not apply to them).",
+    )
+
+    def _owned(self, folder: Path) -> None:
+        if self.folder_owner:
+            uid, _, gid = self.folder_owner.partition(":")
+            os.chown(folder, int(uid), int(gid or -1))
+
     def private_folder(self, username: str) -> Path | None:
         if not self.private_root:
             return None
@@ -72,9 +87,16 @@ class UserFiles(LoggingConfigurable):
         return bool(folder and folder.exists()) or bool(self.kept_folders(username))
 
     async def make_private_folder(self, username: str) -> None:
+        """The user's private folder (and the roots), made when missing."""
         folder = self.private_folder(username)
         if folder is not None:
-            await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+            await asyncio.to_thread(self._make_folders, folder)
+
+    def _make_folders(self, folder: Path) -> None:
+        roots = [Path(r) for r in (self.private_root, self.shared_root) if r]
+        for made in [*roots, folder]:
+            made.mkdir(parents=True, exist_ok=True)
+            self._owned(made)  # the folder itself, never what is in it
 
     async def retire(self, username: str, *, purge: bool) -> None:
         """Move the deleted user's folder aside, or purge it and the kept ones."""

@@ -24,7 +24,15 @@ def find_proxy() -> str | None:
 
 
 class HubProcess:
-    def __init__(self, state: Path, kubeconfig: Path, admin_password: str | None = "admin-pass-1"):
+    def __init__(
+        self,
+        state: Path,
+        kubeconfig: Path,
+        admin_password: str | None = "admin-pass-1",
+        notebooks: str = "processes",
+    ):
+        """``notebooks``: ``processes`` (the default of these tests: fast), or ``pods``
+        (KarvdashSpawner on the local cluster's real node)."""
         self.state = state
         self.port, hub_port, proxy_port, dashboard_port = free_ports(4)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -40,6 +48,7 @@ class HubProcess:
             KARVDASH_DASHBOARD_PORT=str(dashboard_port),
             KARVDASH_NAMESPACE_PREFIX=self.prefix,
             KARVDASH_KUBECONFIG=str(kubeconfig),
+            KARVDASH_NOTEBOOKS=notebooks,
             PATH=f"{Path(find_proxy()).parent}:{Path(sys.executable).parent}:{env['PATH']}",
         )
         env.pop("KARVDASH_ADMIN_PASSWORD", None)

@@ -121,3 +121,39 @@ def test_the_dashboard_reads_the_hubs_shared_settings_wherever_they_were_set(mon
     assert "JupyterHub" not in app.config and "ConfigurableHTTPProxy" not in app.config
     service = next(s for s in c.JupyterHub.services if s["name"] == "karvdash")
     assert service["command"][-2:] == ["--config", str(path)]
+
+
+def write_node(tmp_path, **info):
+    (tmp_path / "cluster").mkdir(exist_ok=True)
+    (tmp_path / "cluster" / "node.json").write_text(json.dumps(info))
+
+
+def test_with_a_real_node_notebooks_are_pods_that_reach_the_hub_at_the_nodes_address(
+    monkeypatch, tmp_path
+):
+    write_node(tmp_path, mode="real", host_address="10.244.0.1", reason="can run containers")
+    c = load(monkeypatch, tmp_path, KARVDASH_PORT="8100")
+    assert c.JupyterHub.spawner_class == "karvdash"
+    assert c.JupyterHub.hub_ip == "10.244.0.1"
+    assert c.KarvdashSpawner.image.startswith("docker.io/karvdash/singleuser:")
+    assert c.KarvdashSpawner.cmd == ["jupyterhub-singleuser"]
+    assert c.UserFiles.folder_owner == "1000:100"
+    (service,) = c.JupyterHub.services
+    assert service["url"] == "http://10.244.0.1:8103" and c.DashboardApp.ip == "10.244.0.1"
+    assert c.Installation.api_url == "http://10.244.0.1:8103/services/karvdash/api/"
+    assert c.JupyterHub.bind_url == "http://127.0.0.1:8100"  # the browser's side stays local
+
+
+def test_without_a_real_node_notebooks_are_processes_and_pods_cannot_be_forced(
+    monkeypatch, tmp_path
+):
+    write_node(tmp_path, mode="kwok", host_address=None, reason="no real node: not root")
+    c = load(monkeypatch, tmp_path)
+    assert c.JupyterHub.spawner_class == "karvdash-local" and c.JupyterHub.hub_ip == "127.0.0.1"
+    with pytest.raises(ValueError, match=r"needs the local cluster's real node.*not root"):
+        load(monkeypatch, tmp_path, KARVDASH_NOTEBOOKS="pods")
+    write_node(tmp_path, mode="real", host_address="10.244.0.1")
+    c = load(monkeypatch, tmp_path, KARVDASH_NOTEBOOKS="processes")
+    assert c.JupyterHub.spawner_class == "karvdash-local"
+    with pytest.raises(ValueError, match="KARVDASH_NOTEBOOKS must be"):
+        load(monkeypatch, tmp_path, KARVDASH_NOTEBOOKS="vms")

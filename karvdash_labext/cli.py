@@ -95,7 +95,7 @@ def show_services(services: list[dict]) -> str:
         {
             **s,
             "ready": f"{s['status']['ready']}/{s['status']['total']}",
-            "phase": s["status"]["phase"],
+            "phase": s["status"].get("reason") or s["status"]["phase"],  # as kubectl shows it
             "warning": s["status"].get("warning") or "",
         }
         for s in services

@@ -8,8 +8,12 @@ Rules guaranteed (unit-tested):
 - ``ready``/``total`` count the service's pods and those whose Ready condition is True;
   ``phase`` is ``NoPods`` without pods, ``Running`` only when every pod is, else the
   phase of a pod that is not (the last one met).
-- ``warning`` is the latest Warning event about one of its pods or the Service, and only
-  while the service is not healthy (some pod not ready, or no pods).
+- ``reason`` names what keeps one of its containers from running, as Kubernetes does
+  (a waiting reason such as ``ErrImagePull``, ``ImagePullBackOff``,
+  ``CrashLoopBackOff``; a last termination for lack of memory, ``OOMKilled``), and
+  ``warning`` says it in words with the container's name; otherwise ``warning`` is the
+  latest Warning event about one of its pods or the Service. Both only while the
+  service is not healthy (some pod not ready, or no pods).
 - The list is sorted by creation time.
 """
 
@@ -43,7 +47,13 @@ def services(
             "template_name": (meta.get("annotations") or {}).get(TEMPLATE_NAME_ANNOTATION),
             "created": meta["creationTimestamp"],
             "url": None,
-            "status": {"ready": 0, "total": 0, "phase": "NoPods", "warning": None},
+            "status": {
+                "ready": 0,
+                "total": 0,
+                "phase": "NoPods",
+                "reason": None,
+                "warning": None,
+            },
         }
         pod_names[name] = set()
     for ing in ingresses:
@@ -67,6 +77,9 @@ def services(
         phase = status.get("phase") or "Pending"
         if phase != "Running" or st["phase"] in ("NoPods", "Running"):
             st["phase"] = phase
+        problem = container_problem(status)
+        if problem and not st["reason"]:
+            st["reason"], st["_problem"] = problem
     for ev in sorted(warnings, key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or ""):
         involved = (ev.get("involvedObject") or {}).get("name", "")
         for name, entry in by_service.items():
@@ -74,4 +87,48 @@ def services(
             healthy = st["total"] > 0 and st["ready"] == st["total"]
             if not healthy and (involved in pod_names[name] or involved == name):
                 st["warning"] = ev.get("message")
+    for entry in by_service.values():
+        st = entry["status"]
+        problem = st.pop("_problem", None)
+        if st["total"] and st["ready"] == st["total"]:
+            st["reason"] = None
+        elif problem:
+            st["warning"] = problem
     return sorted(by_service.values(), key=lambda e: e["created"])
+
+
+#: waiting reasons that are a problem (ContainerCreating and PodInitializing are not)
+PROBLEMS = {
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "CrashLoopBackOff",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+}
+
+
+def container_problem(pod_status: dict) -> tuple[str, str] | None:
+    """(reason, words) of the first container that cannot run, or None."""
+    statuses = (pod_status.get("initContainerStatuses") or []) + (
+        pod_status.get("containerStatuses") or []
+    )
+    for cs in statuses:
+        name = cs.get("name", "?")
+        state, last = cs.get("state") or {}, cs.get("lastState") or {}
+        for terminated in (state.get("terminated") or {}, last.get("terminated") or {}):
+            if terminated.get("reason") == "OOMKilled":
+                restarts = cs.get("restartCount", 0)
+                return "OOMKilled", (
+                    f"{name}: killed for using more memory than its limit (OOMKilled),"
+                    f" restarted {restarts} time{'s' if restarts != 1 else ''}; give it a"
+                    " higher memory limit"
+                )
+        waiting = state.get("waiting") or {}
+        if waiting.get("reason") in PROBLEMS:
+            message = waiting.get("message") or ""
+            return waiting["reason"], f"{name}: {waiting['reason']}" + (
+                f": {message}" if message else ""
+            )
+    return None

@@ -223,3 +223,62 @@ def test_the_environment_contract():
     )
     assert full["KARVDASH_REGISTRY_URL"] == "registry.example.org"
     assert full["KARVDASH_API_URL"] == "http://hub/api/" and full["KARVDASH_SERVICE"] == "db"
+
+
+def test_a_container_killed_for_memory_is_the_reason_and_the_warning():
+    oom = pod("db-0", "db", ready=False)
+    oom["status"]["containerStatuses"] = [
+        {
+            "name": "postgres",
+            "restartCount": 2,
+            "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off"}},
+            "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137}},
+        }
+    ]
+    warnings = [warning("db-0", "Back-off restarting failed container", "2026-01-01T00:00:01Z")]
+    (entry,) = status.services([svc("db")], [oom], [], warnings, "https")
+    assert entry["status"]["reason"] == "OOMKilled"
+    assert entry["status"]["warning"].startswith("postgres: killed for using more memory")
+    assert "restarted 2 times" in entry["status"]["warning"]
+
+
+def test_an_image_that_cannot_be_pulled_is_named_with_the_runtimes_message():
+    stuck = pod("web-0", "web", phase="Pending", ready=False)
+    stuck["status"]["containerStatuses"] = [
+        {
+            "name": "web",
+            "state": {
+                "waiting": {
+                    "reason": "ErrImagePull",
+                    "message": 'failed to pull image "example.org/nope:1": not found',
+                }
+            },
+        }
+    ]
+    (entry,) = status.services([svc("web")], [stuck], [], [], "https")
+    assert entry["status"]["reason"] == "ErrImagePull"
+    assert entry["status"]["warning"] == (
+        'web: ErrImagePull: failed to pull image "example.org/nope:1": not found'
+    )
+
+
+def test_a_healthy_service_has_no_reason_even_after_an_old_oom_kill():
+    recovered = pod("db-0", "db")
+    recovered["status"]["containerStatuses"] = [
+        {
+            "name": "db",
+            "state": {"running": {}},
+            "lastState": {"terminated": {"reason": "OOMKilled"}},
+        }
+    ]
+    (entry,) = status.services([svc("db")], [recovered], [], [], "https")
+    assert entry["status"]["reason"] is None and entry["status"]["warning"] is None
+
+
+def test_creating_a_container_is_not_a_problem():
+    starting = pod("db-0", "db", phase="Pending", ready=False)
+    starting["status"]["containerStatuses"] = [
+        {"name": "db", "state": {"waiting": {"reason": "ContainerCreating"}}}
+    ]
+    (entry,) = status.services([svc("db")], [starting], [], [], "https")
+    assert entry["status"]["reason"] is None

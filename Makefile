@@ -59,9 +59,11 @@ test-unit: $(VENV)/.installed
 clean: cluster-down
 	rm -rf $(STATE) $(VENV) node_modules
 
+# the user guide's screenshots: the browser journey and every page, as a user and an admin
 screenshots: setup
-	KARVDASH_SCREENSHOTS=$(CURDIR)/docs/images $(VENV)/bin/pytest -q tests/e2e/test_browser.py
+	KARVDASH_SCREENSHOTS=$(CURDIR)/docs/images $(VENV)/bin/pytest -q tests/e2e/test_browser.py tests/e2e/test_pages.py
 
 benchmark: setup
 	$(PY) benchmarks/provision.py
 	$(PY) benchmarks/services.py
+	$(PY) benchmarks/pages.py

@@ -23,6 +23,7 @@ KarvdashSpawner in each user's namespace, and the file domains are the volumes n
 | KARVDASH_PRIVATE_VOLUME / _SHARED_VOLUME | JSON volume sources (kubernetes mode) | required |
 | KARVDASH_PRIVATE_ROOT | where the hub sees the private root (kubernetes mode) | (none) |
 | KARVDASH_INGRESS_NAMESPACES | comma-separated namespaces allowed into user namespaces | hub's |
+| KARVDASH_TITLE, KARVDASH_LOGO | the installation's name and logo (``c.Branding``) | Karvdash's |
 | KARVDASH_NOTEBOOKS | pods, processes or auto (pods with a local real node) | auto |
 | KARVDASH_SINGLEUSER_IMAGE | the notebook pods' image (local real node) | ours |
 """
@@ -58,6 +59,12 @@ c.JupyterHub.db_url = os.environ.get("KARVDASH_DB_URL", f"sqlite:///{state / 'ju
 c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 60
+
+# -- branding: one place for the title, logo and colours of the hub's and dashboard's pages
+if os.environ.get("KARVDASH_TITLE"):
+    c.Branding.title = os.environ["KARVDASH_TITLE"]
+if os.environ.get("KARVDASH_LOGO"):
+    c.Branding.logo_file = os.environ["KARVDASH_LOGO"]
 
 # -- accounts ------------------------------------------------------------------------
 auth = os.environ.get("KARVDASH_AUTH", "native")
@@ -137,7 +144,9 @@ if mode == "local":
         c.KarvdashSpawner.image = os.environ.get(
             "KARVDASH_SINGLEUSER_IMAGE", f"docker.io/karvdash/singleuser:{karvdash_hub.__version__}"
         )
-        c.KarvdashSpawner.image_pull_policy = "IfNotPresent"
+        # the tag stays while the image is rebuilt from the working tree: the node asks
+        # its (local) registry each time, which costs a manifest request
+        c.KarvdashSpawner.image_pull_policy = "Always"
         c.KarvdashSpawner.cmd = ["jupyterhub-singleuser"]
         c.KarvdashSpawner.start_timeout = 300  # the first pull of the image
         c.Spawner.default_url = "/lab"
@@ -202,6 +211,8 @@ c.JupyterHub.services = [
             "KARVDASH_STATE_DIR": str(state),
         },
         "oauth_no_confirm": True,
+        # its pages are in every page's navigation, not in the hub's Services menu
+        "display": False,
     }
 ]
 c.DashboardApp.ip = local_host if mode == "local" else "0.0.0.0"

@@ -4,8 +4,10 @@
   status, environment), no I/O;
 - :mod:`.kube`: the Kubernetes API client and small operations;
 - lifecycle classes that orchestrate them: :mod:`.provisioning`, :mod:`.userfiles`,
-  :mod:`.templatestore`, :mod:`.services`, and :mod:`.installation` (the facts every
-  process shares);
+  :mod:`.templatestore`, :mod:`.services`, :mod:`.inspection`, and
+  :mod:`.installation` (the facts every process shares);
+- what every page shares: :mod:`.branding` (``c.Branding``) and :mod:`.site` (the
+  navigation), with the pages' scripts and styles in ``static/``;
 - :mod:`.hub`: what loads into JupyterHub (authenticators, spawners, pages);
 - :mod:`.apps`: JupyterHub services as their own processes (the dashboard).
 """

@@ -140,7 +140,7 @@ class ServiceManager(HasParts):
             objects = tmodel.render(template, {**values, "NAME": name}, system)
             policy.check(objects, system["NAMESPACE"], system["HOSTNAME"])
         except tmodel.TemplateError as err:
-            raise ApiError("bad-variables", str(err)) from None
+            raise ApiError("bad-variables", err.message, where=err.where) from None
         except policy.PolicyError as err:
             raise ApiError("template-not-allowed", str(err), violations=err.violations) from None
         env = environment.environment(
@@ -202,7 +202,7 @@ class ServiceManager(HasParts):
         try:
             desired = tmodel.check_instance_name(desired)
         except tmodel.TemplateError as err:
-            raise ApiError("bad-variables", str(err)) from None
+            raise ApiError("bad-variables", err.message, where=err.where) from None
         for attempt in range(MAX_ATTEMPTS):
             name = desired if attempt == 0 else f"{desired[:33].rstrip('-')}-{_suffix()}"
             objects = self._prepare(template, values, name, username)
@@ -300,9 +300,9 @@ class ServiceManager(HasParts):
         ]
         resources = [await kube.resource(dyn, api, kind) for api, kind, _, _ in kinds]
         try:
-            found = await asyncio.gather(
+            services, pods, ingresses, events = await asyncio.gather(
                 *(
-                    dyn.get(res, namespace=ns, label_selector=labels, field_selector=fields)
+                    kube.list_items(dyn, res, ns, label_selector=labels, field_selector=fields)
                     for res, (_, _, labels, fields) in zip(resources, kinds, strict=True)
                 )
             )
@@ -310,7 +310,6 @@ class ServiceManager(HasParts):
             if err.status == 404:
                 return []
             raise
-        services, pods, ingresses, events = (f.to_dict()["items"] for f in found)
         return status.services(services, pods, ingresses, events, self.url_scheme)
 
     async def stop(self, username: str, name: str) -> dict:

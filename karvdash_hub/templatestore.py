@@ -36,6 +36,15 @@ def builtin_templates() -> dict[str, tmodel.Template]:
     return out
 
 
+def _column(text: str, limit: int) -> str:
+    """``text`` within ``limit`` UTF-8 bytes, for a column of ``kubectl get templates``
+    (the custom resource limits them; the whole text is in ``spec.data``)."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    return data[: limit - 3].decode("utf-8", "ignore") + "\u2026"
+
+
 def _not_found(template_id: str) -> ApiError:
     return ApiError("template-not-found", f"there is no template '{template_id}'")
 
@@ -135,7 +144,11 @@ class TemplateStore:
                 "name": tid,
                 "labels": {"app.kubernetes.io/managed-by": "karvdash"},
             },
-            "spec": {"name": t.name, "description": t.description, "data": text},
+            "spec": {
+                "name": _column(t.name, 253),
+                "description": _column(t.description, 1024),
+                "data": text,
+            },
         }
         try:
             await dyn.create(res, body=body, namespace=self.provisioner.namespace(username))

@@ -107,6 +107,28 @@ class Operations:
         return Call("DELETE", f"services/{_name(name)}", query=_for(user))
 
     @operation
+    def get_service(self, name: str, user: str | None = None) -> Call:
+        """A service as listed, with its ``namespace``, ``objects`` and ``pods``."""
+        return Call("GET", f"services/{_name(name)}", query=_for(user))
+
+    @operation
+    def service_events(self, name: str, user: str | None = None) -> Call:
+        """The recent events about a service's objects, newest first."""
+        return Call("GET", f"services/{_name(name)}/events", query=_for(user))
+
+    @operation
+    def service_logs(self, name: str, lines: int | None = None, user: str | None = None) -> Call:
+        """The last ``lines`` of each of a service's containers' logs (bounded in size):
+        ``[{"pod", "container", "log", "truncated", "error"?}]``."""
+        query = {**({"lines": str(lines)} if lines else {}), **_for(user)}
+        return Call("GET", f"services/{_name(name)}/logs", query=query)
+
+    @operation
+    def namespace(self, user: str | None = None) -> Call:
+        """The user's namespace: ``{"namespace", "exists", "services", "quota": [...]}``."""
+        return Call("GET", "namespace", query=_for(user))
+
+    @operation
     def list_templates(self, user: str | None = None) -> Call:
         """The built-in templates and the user's own: ``[{"id", "name", "builtin", ...}]``."""
         return Call("GET", "templates", query=_for(user))

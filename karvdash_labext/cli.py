@@ -2,6 +2,10 @@
 
 karvdashctl list_services
 karvdashctl create_service postgres PASSWORD=secret
+karvdashctl get_service postgres
+karvdashctl service_events postgres
+karvdashctl service_logs postgres --lines 50
+karvdashctl namespace
 karvdashctl delete_service postgres
 karvdashctl list_templates
 karvdashctl add_template my.template.yaml
@@ -127,6 +131,62 @@ def show_launched(service: dict) -> str:
     return "\n".join(lines)
 
 
+def show_service(service: dict) -> str:
+    st = service["status"]
+    lines = [
+        f"{service['name']} ({service.get('template_name') or service['template']})"
+        f" in {service['namespace']}: {st['ready']}/{st['total']} ready, {st['phase']}",
+    ]
+    if service.get("url"):
+        lines.append(f"open {service['url']}")
+    lines += [
+        "",
+        table(service["objects"], [("kind", "KIND"), ("name", "NAME"), ("status", "STATUS")]),
+    ]
+    if service["pods"]:
+        pods = [{**p, "ready": f"{p['ready']}/{p['total']}"} for p in service["pods"]]
+        columns = [
+            ("name", "POD"),
+            ("ready", "READY"),
+            ("phase", "STATUS"),
+            ("restarts", "RESTARTS"),
+        ]
+        lines += ["", table(pods, columns)]
+    return "\n".join(lines)
+
+
+def show_events(events: list[dict]) -> str:
+    columns = [
+        ("last", "LAST SEEN"),
+        ("type", "TYPE"),
+        ("reason", "REASON"),
+        ("object", "OBJECT"),
+        ("message", "MESSAGE"),
+    ]
+    return table(events, columns) if events else "no recent events"
+
+
+def show_logs(logs: list[dict]) -> str:
+    parts = []
+    for entry in logs:
+        head = f"==> {entry['pod']} {entry['container']}"
+        if entry.get("truncated"):
+            head += " (older lines left out)"
+        parts.append(head + " <==")
+        parts.append(entry.get("error") or entry["log"].rstrip("\n"))
+    return "\n".join(parts) if parts else "no pods"
+
+
+def show_namespace(summary: dict) -> str:
+    if not summary["exists"]:
+        return f"{summary['namespace']} does not exist yet (made at the first login or launch)"
+    head = f"{summary['namespace']}: {summary['services']} services"
+    return head + ("\n\n" + table(summary["quota"], QUOTA_COLUMNS) if summary["quota"] else "")
+
+
+QUOTA_COLUMNS = [("resource", "RESOURCE"), ("used", "USED"), ("hard", "LIMIT")]
+
+
 def show_whoami(user: dict) -> str:
     admin = " (admin)" if user["admin"] else ""
     return f"{user['name']}{admin}, namespace {user['namespace']}"
@@ -157,6 +217,36 @@ _COMMANDS = (
         ),
         inputs=lambda a: {"template": a.template, "variables": parse_variables(a.variables)},
         show=show_launched,
+    ),
+    Command(
+        "get_service",
+        help="show a service's objects and pods",
+        description="Show a service's status, objects and pods.",
+        arguments=(arg("name"),),
+        inputs=lambda a: {"name": a.name},
+        show=show_service,
+    ),
+    Command(
+        "service_events",
+        help="show the recent events about a service",
+        description="Show the recent events about a service's objects, newest first.",
+        arguments=(arg("name"),),
+        inputs=lambda a: {"name": a.name},
+        show=show_events,
+    ),
+    Command(
+        "service_logs",
+        help="show the end of a service's logs",
+        description="Show the last lines of the logs of each of a service's containers.",
+        arguments=(arg("name"), arg("--lines", type=int, help="lines of each log (default 200)")),
+        inputs=lambda a: {"name": a.name, "lines": a.lines},
+        show=show_logs,
+    ),
+    Command(
+        "namespace",
+        help="show your namespace's quota and use",
+        description="Show your namespace: how many services run, and its quota used and hard.",
+        show=show_namespace,
     ),
     Command(
         "delete_service",

@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import aiohttp
-from jupyterhub.services.auth import HubOAuthenticated
+from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
 from kubernetes_asyncio.client.exceptions import ApiException
 from tornado import web
 from tornado.httpserver import HTTPServer
@@ -84,7 +84,24 @@ def as_api_error(exc: BaseException | None, handler: web.RequestHandler, status:
     return ApiError("server-error", "something went wrong; see the service's log")
 
 
-class ApiHandler(HubOAuthenticated, web.RequestHandler):
+class AppHubOAuth(HubOAuthenticated):
+    """HubOAuthenticated with the app's own HubOAuth (``settings["hub_auth"]``), made by
+    the app with its settings, instead of HubOAuth's process-wide default instance."""
+
+    @property
+    def hub_auth(self) -> HubOAuth:
+        return self.settings["hub_auth"]
+
+    @hub_auth.setter
+    def hub_auth(self, auth):
+        raise AttributeError("the app's HubOAuth is settings['hub_auth']")
+
+
+class OAuthCallbackHandler(AppHubOAuth, HubOAuthCallbackHandler):
+    """The end of the hub's OAuth login, with the app's HubOAuth (its login states)."""
+
+
+class ApiHandler(AppHubOAuth, web.RequestHandler):
     """Authenticated JSON API handler: without credentials a script gets a JSON 401, a
     browser opening the page is sent through the hub's login and back (HubOAuth)."""
 

@@ -22,20 +22,31 @@ import secrets
 from pathlib import Path
 
 from jupyterhub.handlers import BaseHandler
+from jupyterhub.utils import url_path_join
 from kubernetes_asyncio.client.exceptions import ApiException
 from nativeauthenticator import NativeAuthenticator
 from nativeauthenticator.handlers import LoginHandler as NativeLoginHandler
 from oauthenticator.generic import GenericOAuthenticator
 from tornado import web
-from traitlets import Bool, Unicode
+from traitlets import Bool, Instance, Unicode, default
 
+from .. import site
+from ..branding import Branding
 from ..errors import ProvisioningError
 from ..parts import HasParts
 from ..secretfile import write_private
-from .handlers import DeleteUserHandler
+from . import approval, handlers
 
 #: the configuration sections the dashboard service shares with the hub
-SHARED_SECTIONS = ("Installation", "Provisioner", "UserFiles", "ServiceManager", "DashboardApp")
+SHARED_SECTIONS = (
+    "Installation",
+    "Branding",
+    "Provisioner",
+    "UserFiles",
+    "ServiceManager",
+    "ServiceInspector",
+    "DashboardApp",
+)
 
 
 class KarvdashAccountsMixin(HasParts):
@@ -61,17 +72,65 @@ class KarvdashAccountsMixin(HasParts):
         " the same settings, wherever they were set. Empty: not written.",
     )
 
+    branding = Instance(Branding, help="The installation's look (c.Branding).")
+
+    @default("branding")
+    def _default_branding(self):
+        return Branding(parent=self)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.dashboard_config_file:
             self.export_shared_config(Path(self.dashboard_config_file))
 
+    @property
+    def hub_prefix(self) -> str:
+        hub = getattr(self.parent, "hub", None)
+        if hub is not None:
+            return hub.base_url
+        return url_path_join(getattr(self.parent, "base_url", "/"), "hub/")
+
+    @property
+    def password_url(self) -> str:
+        """The authenticator's page where users change their password ("": none)."""
+        return ""
+
     def export_shared_config(self, path: Path) -> None:
         """Write the shared sections of the hub's whole configuration (its files and
         whatever was added after them) for the dashboard service (owner-only: it may
-        hold secrets)."""
-        shared = {k: self.config[k] for k in SHARED_SECTIONS if k in self.config}
+        hold secrets), with what the service must know of the hub: its password page."""
+        shared = {k: dict(self.config[k]) for k in SHARED_SECTIONS if k in self.config}
+        shared.setdefault("DashboardApp", {})["password_url"] = self.password_url
         write_private(path, json.dumps(shared, indent=1, sort_keys=True, default=list))
+
+    def page_vars(self, user) -> dict:
+        """What the hub's page templates read as ``karvdash`` (``template_vars``)."""
+        base = getattr(self.parent, "base_url", "/")
+        service = url_path_join(base, "services", self.installation.service_name) + "/"
+        return site.page_vars(
+            self.branding.template_vars(),
+            hub_prefix=self.hub_prefix,
+            service_prefix=service,
+            admin=bool(getattr(user, "admin", False)),
+            password_url=self.password_url,
+            signups=bool(approval_handlers(self)),
+        )
+
+    def apply_branding(self, app) -> None:
+        """Give the hub's pages Karvdash's variables and the installation's logo.
+
+        JupyterHub asks the authenticator for its handlers while it builds its web
+        application, after its settings: the one moment an authenticator sees the app
+        before it serves, so that is where this is called from. An explicitly configured
+        ``JupyterHub.logo_file`` is kept."""
+        if "logo_file" not in app.config.JupyterHub:
+            app.logo_file = self.branding.logo_file
+        settings = getattr(app, "tornado_settings", None)
+        if isinstance(settings, dict):
+            settings["template_vars"] = {
+                **(settings.get("template_vars") or {}),
+                "karvdash": self.page_vars,
+            }
 
     async def run_post_auth_hook(self, handler, authentication):
         authentication = await super().run_post_auth_hook(handler, authentication)
@@ -116,7 +175,13 @@ class KarvdashAccountsMixin(HasParts):
             ) from err
 
     def get_handlers(self, app):
-        return [*super().get_handlers(app), (r"/karvdash/delete-user/([^/]+)", DeleteUserHandler)]
+        self.apply_branding(app)
+        return [*handlers.default_handlers, *approval_handlers(self), *super().get_handlers(app)]
+
+
+def approval_handlers(authenticator) -> list:
+    """The approval API, for authenticators that keep sign-ups (nativeauthenticator)."""
+    return approval.default_handlers if isinstance(authenticator, NativeAuthenticator) else []
 
 
 class _NoTimer:
@@ -151,10 +216,15 @@ class LoginHandler(NativeLoginHandler):
 class KarvdashNativeAuthenticator(KarvdashAccountsMixin, NativeAuthenticator):
     """Native accounts, with the first admin created at the first start."""
 
+    @property
+    def password_url(self) -> str:
+        return self.hub_prefix + "change-password"
+
     def get_handlers(self, app):
+        replaced = {r"/login": LoginHandler, **approval.native_replacements}
         return [
-            (path, LoginHandler if path == r"/login" else handler)
-            for path, handler in super().get_handlers(app)
+            (route[0], replaced.get(route[0], route[1]), *route[2:])
+            for route in super().get_handlers(app)
         ]
 
     admin_password = Unicode(

@@ -1,6 +1,8 @@
 """Small operations on the Kubernetes API, each written once.
 
 - :func:`get_or_none`: an object, or None when it is not there (404);
+- :func:`list_items`: the objects of a list as plain dicts (the API's JSON, without the
+  dynamic client's per-field wrappers, which cost milliseconds per object);
 - :func:`delete_ignoring_404`: delete, where "already gone" is success;
 - :func:`create_all_or_rollback`: create objects in order; when one is refused, delete
   the ones created (newest first) and raise the refusal;
@@ -36,6 +38,20 @@ async def get_or_none(dyn, res, name: str, namespace: str | None = None):
         if err.status == 404:
             return None
         raise
+
+
+def _json(_client, data):
+    return data
+
+
+async def list_items(dyn, res, namespace: str | None = None, **selectors) -> list[dict]:
+    """The items of a list (``label_selector=``, ``field_selector=``) as dicts, each
+    with its ``kind``."""
+    found = await dyn.get(res, namespace=namespace, serializer=_json, **selectors)
+    items = found.get("items") or []
+    for item in items:
+        item.setdefault("kind", res.kind)
+    return items
 
 
 async def delete_ignoring_404(dyn, res, name: str, namespace: str | None = None, **kw) -> bool:

@@ -26,6 +26,21 @@ TEMPLATE_LABEL = "karvdash.io/template"
 TEMPLATE_NAME_ANNOTATION = "karvdash.io/template-name"
 
 
+def event_time(event: dict) -> str:
+    """When an event last happened, as text that sorts in time order: the API gives
+    ``lastTimestamp`` in seconds and ``eventTime`` in microseconds (``...:05Z`` and
+    ``...:05.123456Z``), which do not sort together as they are."""
+    when = (
+        event.get("lastTimestamp")
+        or event.get("eventTime")
+        or event.get("firstTimestamp")
+        or (event.get("metadata") or {}).get("creationTimestamp")
+        or ""
+    )
+    base, _, fraction = when.rstrip("Z").partition(".")
+    return f"{base}.{fraction.ljust(6, '0')[:6]}" if base else ""
+
+
 def services(
     service_objects: list[dict],
     pods: list[dict],
@@ -80,7 +95,7 @@ def services(
         problem = container_problem(status)
         if problem and not st["reason"]:
             st["reason"], st["_problem"] = problem
-    for ev in sorted(warnings, key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or ""):
+    for ev in sorted(warnings, key=event_time):
         involved = (ev.get("involvedObject") or {}).get("name", "")
         for name, entry in by_service.items():
             st = entry["status"]

@@ -261,27 +261,31 @@ def validate(template: Template, object_documents: list[int] | None = None) -> N
 
 
 def coerce(var: Variable, value: Any) -> Any:
-    """Check a value against a variable's type and choices; return its typed form."""
+    """Check a value against a variable's type and choices; return its typed form. An
+    error's ``where`` is ``variables.<NAME>`` (the form field at fault)."""
+    at = f"variables.{var.name}"
     if isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, int | float | str):
         text = str(value)
     else:
-        raise TemplateError(f"the value of {var.name} must be text, a number or a boolean")
+        raise TemplateError(f"the value of {var.name} must be text, a number or a boolean", at)
     if len(text) > MAX_VALUE_LENGTH:
-        raise TemplateError(f"the value of {var.name} is longer than {MAX_VALUE_LENGTH} characters")
+        raise TemplateError(
+            f"the value of {var.name} is longer than {MAX_VALUE_LENGTH} characters", at
+        )
     if "\x00" in text:
-        raise TemplateError(f"the value of {var.name} contains a NUL character")
+        raise TemplateError(f"the value of {var.name} contains a NUL character", at)
     if var.choices is not None and text not in var.choices:
-        raise TemplateError(f"{var.name} must be one of: {', '.join(var.choices)}")
+        raise TemplateError(f"{var.name} must be one of: {', '.join(var.choices)}", at)
     if var.type == "integer":
         if not re.fullmatch(r"-?[0-9]{1,18}", text):
-            raise TemplateError(f"{var.name} must be a whole number")
+            raise TemplateError(f"{var.name} must be a whole number", at)
         return int(text)
     if var.type == "boolean":
         lowered = text.lower()
         if lowered not in ("true", "false"):
-            raise TemplateError(f"{var.name} must be true or false")
+            raise TemplateError(f"{var.name} must be true or false", at)
         return lowered == "true"
     return text
 
@@ -291,7 +295,7 @@ def check_instance_name(name: Any) -> str:
     try:
         return names.check_instance_name(name)
     except names.NameError_ as err:
-        raise TemplateError(str(err)) from None
+        raise TemplateError(str(err), "variables.NAME") from None
 
 
 def resolve(template: Template, values: dict[str, Any], system: dict[str, str]) -> dict[str, Any]:
@@ -300,9 +304,13 @@ def resolve(template: Template, values: dict[str, Any], system: dict[str, str]) 
         raise TemplateError("variables must be a mapping of names to values")
     for key in values:
         if key in HIDDEN_VARIABLES:
-            raise TemplateError(f"{key} is filled in by the system and cannot be set")
+            raise TemplateError(
+                f"{key} is filled in by the system and cannot be set", f"variables.{key}"
+            )
         if template.variable(key) is None:
-            raise TemplateError(f"template '{template.id}' has no variable {key}")
+            raise TemplateError(
+                f"template '{template.id}' has no variable {key}", f"variables.{key}"
+            )
     final: dict[str, Any] = {}
     for var in template.variables:
         final[var.name] = coerce(var, values[var.name]) if var.name in values else var.default

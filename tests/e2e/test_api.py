@@ -123,6 +123,10 @@ def test_the_openapi_document_is_valid_and_names_every_operation(spec):
         "list_services",
         "create_service",
         "delete_service",
+        "get_service",
+        "service_events",
+        "service_logs",
+        "namespace",
         "list_templates",
         "add_template",
         "get_template",
@@ -177,6 +181,49 @@ def test_a_user_launches_lists_and_stops_a_service(api, hub):
     stopped = alice.call("DELETE", "services/hello-kubernetes", "/services/{name}").json()
     assert "Deployment/hello-kubernetes" in stopped["deleted"]
     assert alice.call("GET", "services").json() == []
+
+
+def test_a_service_is_described_with_its_objects_events_and_logs_for_its_owner_or_an_admin(
+    api, hub
+):
+    alice, bob, admin = api["alice"], api["bob"], api["admin"]
+    assert alice.call("POST", "services", json={"template": "hello-kubernetes"}).status_code == 201
+    try:
+        one = "/services/{name}"
+        described = alice.call("GET", "services/hello-kubernetes", one).json()
+        kinds = {o["kind"] for o in described["objects"]}
+        assert {"Service", "Deployment"} <= kinds, described["objects"]
+        assert described["namespace"] == hub.namespace("alice")
+        events = alice.call("GET", "services/hello-kubernetes/events", one + "/events").json()
+        assert all(e["object"].split("/")[0] for e in events)
+        logs = alice.call("GET", "services/hello-kubernetes/logs?lines=20", one + "/logs")
+        assert logs.status_code == 200, logs.text
+        assert [e["container"] for e in logs.json()] == [
+            c for p in described["pods"] for c in p["containers"]
+        ]
+        bad = alice.call("GET", "services/hello-kubernetes/logs?lines=0", one + "/logs")
+        assert (bad.status_code, bad.json()["reason"]) == (400, "bad-request")
+        # someone else's: not found for a user, seen by an admin who names the owner
+        for path in ("", "/events", "/logs"):
+            r = bob.call("GET", f"services/hello-kubernetes{path}", one + path)
+            assert (r.status_code, r.json()["reason"]) == (404, "service-not-found"), path
+            r = bob.call("GET", f"services/hello-kubernetes{path}?user=alice", one + path)
+            assert r.status_code == 403, path
+            r = admin.call("GET", f"services/hello-kubernetes{path}?user=alice", one + path)
+            assert r.status_code == 200, path
+        summary = admin.call("GET", "namespace?user=alice").json()
+        assert summary["namespace"] == hub.namespace("alice") and summary["services"] == 1
+        assert "pods" in {q["resource"] for q in summary["quota"]}
+        assert bob.call("GET", "namespace?user=alice").status_code == 403
+    finally:
+        alice.call("DELETE", "services/hello-kubernetes", "/services/{name}")
+
+
+def test_a_bad_variable_names_its_field(api):
+    r = api["alice"].call(
+        "POST", "services", json={"template": "hello-kubernetes", "variables": {"NAME": "No!"}}
+    )
+    assert (r.status_code, r.json()["where"]) == (400, "variables.NAME"), r.text
 
 
 def test_users_cannot_see_or_touch_each_others_services_and_templates(api, hub):

@@ -46,3 +46,30 @@ def impersonating(kubeconfig, user: str) -> client.ApiClient:
     api = config.new_client_from_config(config_file=str(kubeconfig))
     api.set_default_header("Impersonate-User", user)
     return api
+
+
+def exec_in(kubeconfig, ns: str, pod: str, command: list[str], timeout: float = 60):
+    """Run ``command`` in a pod's first container through the API server and the
+    kubelet (as ``kubectl exec``): (exit status, stdout + stderr)."""
+    from kubernetes.stream import stream
+
+    api = config.new_client_from_config(config_file=str(kubeconfig))
+    try:
+        ws = stream(
+            client.CoreV1Api(api).connect_get_namespaced_pod_exec,
+            pod,
+            ns,
+            command=command,
+            stdout=True,
+            stderr=True,
+            stdin=False,
+            tty=False,
+            _preload_content=False,
+        )
+        ws.run_forever(timeout=timeout)
+        out = ws.read_stdout() + ws.read_stderr()
+        code = ws.returncode
+        ws.close()
+        return code, out
+    finally:
+        api.close()

@@ -34,6 +34,7 @@ class HubProcess:
         """``notebooks``: ``processes`` (the default of these tests: fast), or ``pods``
         (KarvdashSpawner on the local cluster's real node)."""
         self.state = state
+        self.kubeconfig = kubeconfig
         self.port, hub_port, proxy_port, dashboard_port = free_ports(4)
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = state / "hub.log"

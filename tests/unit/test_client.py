@@ -41,6 +41,46 @@ TEMPLATES = [
     {"id": "notes-board", "name": "Notes board", "builtin": False, "description": "Notes"},
 ]
 YAML = "kind: Template\nname: PostgreSQL\n"
+DETAIL = {
+    **SERVICE,
+    "namespace": "karvdash-alice",
+    "objects": [{"kind": "Service", "name": "pg", "status": "ClusterIP, port 5432"}],
+    "pods": [
+        {
+            "name": "pg-0",
+            "phase": "Running",
+            "ready": 1,
+            "total": 1,
+            "restarts": 2,
+            "containers": ["db"],
+        }
+    ],
+}
+EVENT = {
+    "type": "Warning",
+    "reason": "BackOff",
+    "message": "Back-off pulling image",
+    "object": "Pod/pg-0",
+    "count": 3,
+    "last": "2026-11-23T21:00:00Z",
+}
+LOGS = [
+    {"pod": "pg-0", "container": "db", "log": "ready\n", "truncated": True},
+    {
+        "pod": "pg-1",
+        "container": "db",
+        "log": "",
+        "truncated": False,
+        "error": "no log: not started",
+    },
+]
+NAMESPACE = {
+    "user": "alice",
+    "namespace": "karvdash-alice",
+    "exists": True,
+    "services": 1,
+    "quota": [{"resource": "pods", "used": "1", "hard": "50"}],
+}
 VIOLATIONS = ["ClusterRoleBinding x: not allowed", "Namespace y: not allowed"]
 
 
@@ -52,6 +92,11 @@ def api(method: str, route: str, body: dict | None) -> tuple[int, object]:
         return 200, USER
     if (method, route) == ("GET", "services"):
         return 200, [SERVICE]
+    if (method, kind) == ("GET", "services"):
+        sub = name.partition("/")[2]
+        return 200, {"events": [EVENT], "logs": LOGS}.get(sub, DETAIL)
+    if (method, route) == ("GET", "namespace"):
+        return 200, NAMESPACE
     if (method, route) == ("POST", "services"):
         if body["template"] == "nope":
             msg = "there is no template 'nope'"
@@ -172,6 +217,10 @@ SAMPLES = {
     "list_services": ((), {"user": "bob"}),
     "create_service": (("hello", {"NAME": "hi", "MESSAGE": "a b"}), {"user": "bob"}),
     "delete_service": (("a/b c",), {"user": "bob"}),
+    "get_service": (("pg",), {"user": "bob"}),
+    "service_events": (("pg",), {}),
+    "service_logs": (("pg", 50), {"user": "bob"}),
+    "namespace": ((), {"user": "bob"}),
     "list_templates": ((), {}),
     "add_template": (("kind: Template\n", "mine"), {"user": "bob"}),
     "get_template": (("post gres",), {}),
@@ -366,6 +415,10 @@ ARGV = {
     "list_services": [],
     "create_service": ["postgres", "NAME=pg", "PASSWORD=a=b"],
     "delete_service": ["pg"],
+    "get_service": ["pg"],
+    "service_events": ["pg"],
+    "service_logs": ["pg", "--lines", "20"],
+    "namespace": [],
     "list_templates": [],
     "add_template": ["-", "--id", "mine"],
     "get_template": ["postgres"],
@@ -444,6 +497,25 @@ def test_karvdashctl_prints_tables_and_sentences_for_people(server, capsys):
     assert "notes-board  Notes board  yours" in ctl(server, "list_templates", capsys=capsys)[1]
     assert ctl(server, "get_template", "postgres", capsys=capsys)[1] == YAML
     assert ctl(server, "remove_template", "x", capsys=capsys)[1] == "removed template x\n"
+
+
+def test_karvdashctl_shows_a_service_its_events_logs_and_the_namespace(server, capsys):
+    shown = ctl(server, "get_service", "pg", capsys=capsys)[1].splitlines()
+    assert shown[0] == "pg (postgres) in karvdash-alice: 1/1 ready, Running"
+    assert "Service  pg    ClusterIP, port 5432" in shown
+    assert "pg-0  1/1    Running  2" in shown
+    events = ctl(server, "service_events", "pg", capsys=capsys)[1]
+    assert "Warning  BackOff  Pod/pg-0  Back-off pulling image" in events
+    logs = ctl(server, "service_logs", "pg", capsys=capsys)[1].splitlines()
+    assert logs == [
+        "==> pg-0 db (older lines left out) <==",
+        "ready",
+        "==> pg-1 db <==",
+        "no log: not started",
+    ]
+    summary = ctl(server, "namespace", capsys=capsys)[1].splitlines()
+    assert summary[0] == "karvdash-alice: 1 services"
+    assert summary[-1].split() == ["pods", "1", "50"]
 
 
 def test_karvdashctl_json_prints_the_answer_except_a_templates_yaml(server, capsys):

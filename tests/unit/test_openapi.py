@@ -55,6 +55,13 @@ def test_the_route_checker_sees_a_missing_method():
     assert routes != spec
 
 
+def test_every_operation_is_a_method_of_the_python_client_of_the_same_name():
+    from karvdash_labext.api import OPERATIONS
+
+    ids = {op["operationId"] for ops in document("test")["paths"].values() for op in ops.values()}
+    assert ids == set(OPERATIONS)
+
+
 def test_variable_types_in_the_document_are_the_models():
     schema = document("test")["components"]["schemas"]["Variable"]["properties"]["type"]
     assert schema["enum"] == list(template.VARIABLE_TYPES)

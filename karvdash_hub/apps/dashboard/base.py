@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...errors import ApiError
+from ...inspection import ServiceInspector
 from ...services import ServiceManager
 from ..base import ApiHandler
 
@@ -11,6 +12,10 @@ class DashboardHandler(ApiHandler):
     @property
     def manager(self) -> ServiceManager:
         return self.settings["manager"]
+
+    @property
+    def inspector(self) -> ServiceInspector:
+        return self.settings["inspector"]
 
     async def target_user(self, requested: str | None = None, writes: bool = False) -> str:
         """The user whose things a request acts on: oneself, or anyone for an admin.

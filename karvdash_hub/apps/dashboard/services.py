@@ -1,8 +1,9 @@
 """``api/services``: launch, list and stop the caller's (or, for admins, anyone's)
-services."""
+services, and look into one: its objects and pods, its recent events, its logs."""
 
 from __future__ import annotations
 
+from ...errors import ApiError
 from .base import DashboardHandler
 from .models import Launch
 
@@ -20,9 +21,33 @@ class ServicesHandler(DashboardHandler):
 
 
 class ServiceHandler(DashboardHandler):
+    async def get(self, name):
+        user = await self.target_user()
+        self.reply(await self.inspector.describe(user, name))
+
     async def delete(self, name):
         user = await self.target_user()
         self.reply(await self.manager.stop(user, name))
 
 
-default_handlers = [(r"services", ServicesHandler), (r"services/([^/]+)", ServiceHandler)]
+class ServiceEventsHandler(DashboardHandler):
+    async def get(self, name):
+        user = await self.target_user()
+        self.reply(await self.inspector.events(user, name))
+
+
+class ServiceLogsHandler(DashboardHandler):
+    async def get(self, name):
+        user = await self.target_user()
+        lines = self.get_query_argument("lines", None)
+        if lines is not None and not lines.isdigit():
+            raise ApiError("bad-request", '"lines" is a whole number of lines')
+        self.reply(await self.inspector.logs(user, name, int(lines) if lines else None))
+
+
+default_handlers = [
+    (r"services", ServicesHandler),
+    (r"services/([^/]+)", ServiceHandler),
+    (r"services/([^/]+)/events", ServiceEventsHandler),
+    (r"services/([^/]+)/logs", ServiceLogsHandler),
+]

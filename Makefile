@@ -67,3 +67,5 @@ benchmark: setup
 	$(PY) benchmarks/provision.py
 	$(PY) benchmarks/services.py
 	$(PY) benchmarks/pages.py
+	$(PY) benchmarks/node.py
+	$(PY) benchmarks/images.py

@@ -33,26 +33,57 @@ async def close_kubernetes_clients():
     await close_clients()
 
 
-@pytest.fixture(scope="session")
-def cluster(tmp_path_factory) -> localcluster.LocalCluster | Path:
-    """A running control plane: the one named by KARVDASH_TEST_KUBECONFIG, or a new one
-    in a temporary folder, stopped at the end of the run."""
-    given = os.environ.get("KARVDASH_TEST_KUBECONFIG")
-    if given:
-        yield Path(given)
-        return
+def _start_cluster(tmp_path_factory, name: str, node: str) -> localcluster.LocalCluster:
     try:
         binaries = localcluster.build()
     except localcluster.ClusterError as err:
         missing_part(f"the local Kubernetes control plane could not be built: {err}")
-    state = tmp_path_factory.mktemp("cluster")
-    lc = localcluster.LocalCluster(state, binaries=binaries)
+    lc = localcluster.LocalCluster(tmp_path_factory.mktemp(name), binaries=binaries, node=node)
     try:
-        lc.start()
+        lc.start(timeout=600)
     except localcluster.ClusterError as err:
-        missing_part(f"the local Kubernetes control plane did not start: {err}")
+        missing_part(f"the local Kubernetes control plane ({node} node) did not start: {err}")
+    return lc
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory) -> localcluster.LocalCluster | Path:
+    """A running control plane with the simulated (kwok) node: the one named by
+    KARVDASH_TEST_KUBECONFIG, or a new one in a temporary folder, stopped at the end of
+    the run. Pods "run" there without containers: for the tests of Kubernetes objects,
+    policies and the API."""
+    given = os.environ.get("KARVDASH_TEST_KUBECONFIG")
+    if given:
+        yield Path(given)
+        return
+    lc = _start_cluster(tmp_path_factory, "cluster", "kwok")
     yield lc
     lc.stop()
+
+
+@pytest.fixture(scope="session")
+def real_cluster(tmp_path_factory) -> localcluster.LocalCluster:
+    """A second control plane whose pods really run: the machine's one real node
+    (containerd, kubelet, pod network, DNS, NetworkPolicy) with the project's images in
+    its system registry. A machine that cannot run containers skips the tests that use
+    it, except on CI, where that fails them (``missing_part``)."""
+    lc = _start_cluster(tmp_path_factory, "realcluster", "real")
+    yield lc
+    lc.stop()
+
+
+@pytest.fixture(scope="session")
+def real_kubeconfig(real_cluster) -> Path:
+    return real_cluster.kubeconfig
+
+
+@pytest.fixture(scope="session")
+def real_kube(real_kubeconfig):
+    from kubernetes import config
+
+    api = config.new_client_from_config(config_file=str(real_kubeconfig))
+    yield api
+    api.close()
 
 
 @pytest.fixture(scope="session")
@@ -70,9 +101,7 @@ def kube(kubeconfig):
     api.close()
 
 
-@pytest.fixture
-def namespace_factory(kube):
-    """Creates namespaces with unique names and deletes them after the test."""
+def _namespaces(kube):
     from kubernetes import client
 
     core = client.CoreV1Api(kube)
@@ -93,6 +122,18 @@ def namespace_factory(kube):
         except client.ApiException as err:
             if err.status != 404:
                 raise
+
+
+@pytest.fixture
+def real_namespace_factory(real_kube):
+    """Namespaces in the real cluster, deleted after the test."""
+    yield from _namespaces(real_kube)
+
+
+@pytest.fixture
+def namespace_factory(kube):
+    """Creates namespaces with unique names and deletes them after the test."""
+    yield from _namespaces(kube)
 
 
 @pytest.fixture(scope="module")

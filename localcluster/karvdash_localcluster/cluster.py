@@ -4,8 +4,12 @@ A started cluster listens only on 127.0.0.1, on free ports; it runs with
 ``--authorization-mode=Node,RBAC``, the PodSecurity admission plugin and
 service-account token signing, has a default StorageClass (served by
 :mod:`karvdash_localcluster.storage`) and one simulated node (kwok) on which pods reach
-Running. Every process is started in its own process group and
-:meth:`LocalCluster.stop` ends them all, so that nothing is left behind.
+Running. Where the machine can run containers it also has a real node (:mod:`.node`,
+mode ``real``; otherwise mode ``kwok``): then new pods go to the real node, and the
+simulated node, tainted :data:`~.nodeconfig.KWOK_TAINT`, takes only the pods that
+tolerate it. Every process is started in its own process group and
+:meth:`LocalCluster.stop` ends them all and undoes what the real node did to the host,
+so that nothing is left behind.
 """
 
 from __future__ import annotations
@@ -21,26 +25,44 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import nodeconfig as cfg
+from . import nodemode
 from .errors import ClusterError, log
 from .gobuild import GO_MODULE_DIR, build
-from .pki import make_pki
-from .ports import free_port, free_ports, port_is_free
+from .node import RealNode, stop_node
+from .pki import make_node_pki, make_pki
+from .ports import choose_ports
 from .processes import running_pids, stop_pids
 
 STAGES_FILE = GO_MODULE_DIR / "kwok-stages.yaml"
 
 NODE_NAME = "kwok-node-0"
 
+PORT_NAMES = ("etcd", "etcd-peer", "apiserver", "controller-manager", "scheduler", "kwok")
+
 
 @dataclass
 class LocalCluster:
     """A control plane whose files (certificates, etcd data, logs, kubeconfig) live
-    in ``state_dir``. Use as a context manager or call :meth:`start` / :meth:`stop`."""
+    in ``state_dir``. Use as a context manager or call :meth:`start` / :meth:`stop`.
+
+    ``node``: ``"auto"`` (a real node when the machine can run containers, else kwok
+    only, the reason logged), ``"real"`` (fail when it cannot) or ``"kwok"``. After
+    :meth:`start`, :attr:`mode` is ``"real"`` or ``"kwok"`` and :attr:`info` (also in
+    ``<state>/node.json``, :func:`~.nodemode.read_node_info`) says where things are.
+    ``images``: with a real node, build and push the project's images to the system
+    registry (``ensure_images``) before returning."""
 
     state_dir: Path
     binaries: Path | None = None
+    node: str = "auto"
+    node_binaries: Path | None = None
+    images: bool = True
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    mode: str = ""
+    info: dict = field(default_factory=dict)
+    real_node: RealNode | None = None
 
     @property
     def kubeconfig(self) -> Path:
@@ -62,13 +84,19 @@ class LocalCluster:
                 f"a cluster is already running from {self.state_dir}; stop it first"
                 f" (python -m karvdash_localcluster down --state-dir {self.state_dir})"
             )
+        self.mode, reason, self.node_binaries = nodemode.decide_mode(
+            self.node, self.state_dir, self.binaries, self.node_binaries
+        )
+        log(f"node mode: {self.mode} ({reason})")
         started = time.monotonic()
         pki = self.state_dir / "pki"
         make_pki(pki)
+        make_node_pki(pki, cfg.REAL_NODE_NAME, cfg.NODE_IP)
         logs = self.state_dir / "logs"
         logs.mkdir(exist_ok=True)
-        self.ports = self._choose_ports()
+        self.ports = choose_ports(self.state_dir, PORT_NAMES)
         self._write_kubeconfig()
+        self.info = nodemode.node_info(self.mode, reason, self.state_dir)
         try:
             self._start_etcd()
             self._start_apiserver()
@@ -77,22 +105,48 @@ class LocalCluster:
             self._start_storage()
             self._add_node()
             self._wait_node_ready(timeout - (time.monotonic() - started))
+            if self.mode == "real":
+                assert self.node_binaries is not None
+                self.real_node = RealNode(self, self.node_binaries)
+                self.real_node.start(time.monotonic() + max(timeout, 120))
+                log(f"real node {cfg.REAL_NODE_NAME} ready at {cfg.NODE_IP}")
+                self.info.update(nodemode.start_registry(self))
+                nodemode.push_images(self)
+            else:
+                self.request("DELETE", f"/api/v1/nodes/{cfg.REAL_NODE_NAME}")
         except BaseException:
             self.stop()
             raise
-        log(f"control plane ready in {time.monotonic() - started:.1f}s at {self.server}")
+        nodemode.write_node_info(self.state_dir, self.info)
+        log(f"cluster ready in {time.monotonic() - started:.1f}s at {self.server}")
         return self
 
     def stop(self, timeout: float = 20) -> None:
+        """Stop every process (also those a launcher in another process started from
+        the same ``state_dir``) and undo what the real node did to the host."""
+        self.state_dir = Path(self.state_dir).resolve()
         pids = {name: proc.pid for name, proc in self.processes.items()}
         pids.update(running_pids(self.state_dir))
+        info = nodemode.read_node_info(self.state_dir) or self.info
+        node_bin = self.node_binaries or (Path(info["bin"]) if info.get("bin") else None)
+        stop_node(self.state_dir, pids, node_bin)
         stop_pids(pids, timeout)
         for proc in self.processes.values():
             with contextlib.suppress(Exception):
                 proc.wait(timeout=1)
         self.processes.clear()
-        with contextlib.suppress(FileNotFoundError):
-            (self.state_dir / "pids.json").unlink()
+        for name in ("pids.json", "node.json"):
+            with contextlib.suppress(FileNotFoundError):
+                (self.state_dir / name).unlink()
+
+    def saved_pids(self) -> dict[str, int]:
+        """The live processes of this cluster, as the pid file names them."""
+        return running_pids(self.state_dir)
+
+    @property
+    def node_ip(self) -> str | None:
+        """The real node's address (pods reach the host there), None in kwok mode."""
+        return cfg.NODE_IP if self.mode == "real" else None
 
     def __enter__(self) -> LocalCluster:
         return self.start()
@@ -100,30 +154,9 @@ class LocalCluster:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def _choose_ports(self) -> dict[str, int]:
-        """Free loopback ports; those of the previous start when they are still free,
-        so that a restarted cluster keeps its address (and etcd its peer URL)."""
-        saved_file = self.state_dir / "ports.json"
-        try:
-            saved = json.loads(saved_file.read_text())
-        except (FileNotFoundError, ValueError):
-            saved = {}
-        names = ("etcd", "etcd-peer", "apiserver", "controller-manager", "scheduler", "kwok")
-        fresh = iter(free_ports(len(names)))
-        ports = {}
-        for name in names:
-            port = saved.get(name)
-            if not (isinstance(port, int) and port_is_free(port)) or port in ports.values():
-                port = next(fresh)
-                while port in ports.values() or port in saved.values():
-                    port = free_port()
-            ports[name] = port
-        saved_file.write_text(json.dumps(ports))
-        return ports
-
     # -- the components
 
-    def _spawn(self, name: str, args: list[str]) -> None:
+    def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
         assert self.binaries is not None
         binary = args[0] if args[0].startswith("/") else self.binaries / args[0]
         log = open(self.state_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115
@@ -134,8 +167,13 @@ class LocalCluster:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             cwd=self.state_dir,
+            env=env,
         )
         log.close()
+        self.adopt(name, proc)
+
+    def adopt(self, name: str, proc: subprocess.Popen) -> None:
+        """Count ``proc`` (in a process group of its own) among the cluster's processes."""
         self.processes[name] = proc
         (self.state_dir / "pids.json").write_text(
             json.dumps({n: p.pid for n, p in self.processes.items()})
@@ -176,6 +214,10 @@ class LocalCluster:
                 f"--tls-cert-file={pki / 'apiserver.crt'}",
                 f"--tls-private-key-file={pki / 'apiserver.key'}",
                 f"--client-ca-file={pki / 'ca.crt'}",
+                f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
+                f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
+                f"--kubelet-certificate-authority={pki / 'ca.crt'}",
+                "--kubelet-preferred-address-types=InternalIP",
                 f"--service-account-key-file={pki / 'sa.pub'}",
                 f"--service-account-signing-key-file={pki / 'sa.key'}",
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
@@ -183,7 +225,7 @@ class LocalCluster:
                 "--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,"
                 "PodSecurity,ResourceQuota,DefaultStorageClass,DefaultTolerationSeconds,"
                 "MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy",
-                "--service-cluster-ip-range=10.96.0.0/16",
+                f"--service-cluster-ip-range={cfg.SERVICE_CIDR}",
                 "--allow-privileged=true",
                 "--profiling=false",
                 "--endpoint-reconciler-type=none",
@@ -236,14 +278,16 @@ class LocalCluster:
                 "kwok",
                 f"--kubeconfig={kc}",
                 f"--config={STAGES_FILE}",
-                "--manage-all-nodes=true",
+                # only its own nodes: the real node is the kubelet's
+                "--manage-all-nodes=false",
+                "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
                 "--node-ip=127.0.0.1",
                 f"--node-name={NODE_NAME}",
                 f"--node-port={self.ports['kwok']}",
                 f"--server-address=127.0.0.1:{self.ports['kwok']}",
                 f"--tls-cert-file={pki / 'apiserver.crt'}",
                 f"--tls-private-key-file={pki / 'apiserver.key'}",
-                "--cidr=10.244.0.0/16",
+                f"--cidr={cfg.KWOK_CIDR}",
                 "--node-lease-duration-seconds=40",
             ],
         )
@@ -262,35 +306,9 @@ class LocalCluster:
 
     def _write_kubeconfig(self) -> None:
         pki = self.state_dir / "pki"
-        config = {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [
-                {
-                    "name": "karvdash-local",
-                    "cluster": {
-                        "server": self.server,
-                        "certificate-authority": str(pki / "ca.crt"),
-                    },
-                }
-            ],
-            "users": [
-                {
-                    "name": "admin",
-                    "user": {
-                        "client-certificate": str(pki / "admin.crt"),
-                        "client-key": str(pki / "admin.key"),
-                    },
-                }
-            ],
-            "contexts": [
-                {
-                    "name": "karvdash-local",
-                    "context": {"cluster": "karvdash-local", "user": "admin"},
-                }
-            ],
-            "current-context": "karvdash-local",
-        }
+        config = cfg.kubeconfig(
+            self.server, pki / "ca.crt", pki / "admin.crt", pki / "admin.key", user="admin"
+        )
         tmp = self.kubeconfig.with_suffix(".tmp")
         tmp.write_text(json.dumps(config, indent=2))
         tmp.chmod(0o600)
@@ -304,10 +322,16 @@ class LocalCluster:
         ctx.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
         return ctx
 
-    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict | str]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: dict | None = None,
+        content_type: str = "application/json",
+    ) -> tuple[int, dict | str]:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.server + path, data=data, method=method)
-        req.add_header("Content-Type", "application/json")
+        req.add_header("Content-Type", content_type)
         try:
             with urllib.request.urlopen(req, context=self._ssl(), timeout=10) as resp:
                 text = resp.read().decode()
@@ -358,6 +382,16 @@ class LocalCluster:
         status, body = self.request("POST", "/api/v1/nodes", node)
         if status not in (201, 409):
             raise ClusterError(f"could not create the simulated node: {status} {body}")
+        # with a real node, pods land on the simulated one only when they tolerate it
+        taints = [cfg.KWOK_TAINT] if self.mode == "real" else None
+        status, body = self.request(
+            "PATCH",
+            f"/api/v1/nodes/{NODE_NAME}",
+            {"spec": {"taints": taints}},
+            content_type="application/merge-patch+json",
+        )
+        if status != 200:
+            raise ClusterError(f"could not taint the simulated node: {status} {body}")
 
     def _wait_node_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + max(timeout, 10)

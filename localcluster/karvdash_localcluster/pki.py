@@ -110,3 +110,60 @@ def make_pki(pki: Path) -> None:
         path = pki / name
         path.write_bytes(data)
         path.chmod(0o600)
+
+
+def _load_ca(pki: Path) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+    ca = x509.load_pem_x509_certificate((pki / "ca.crt").read_bytes())
+    key = serialization.load_pem_private_key((pki / "ca.key").read_bytes(), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return ca, key
+
+
+def _write_pair(pki: Path, name: str, cert: x509.Certificate, key: rsa.RSAPrivateKey) -> None:
+    for path, data in (
+        (pki / f"{name}.crt", cert.public_bytes(serialization.Encoding.PEM)),
+        # the key last: its presence means the pair is complete
+        (pki / f"{name}.key", _pem_key(key)),
+    ):
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.chmod(0o600)
+        tmp.replace(path)
+
+
+def make_node_pki(pki: Path, node_name: str, node_ip: str) -> None:
+    """The certificates of a real node and of the API server's calls to it, signed by the
+    cluster's CA (those already there are kept):
+
+    - ``apiserver-kubelet-client``: the API server's client certificate for the kubelet
+      (logs, exec, port-forward), in ``system:masters``;
+    - ``kubelet``: the kubelet's serving certificate for ``node_name`` and ``node_ip``;
+    - ``kubelet-client``: the kubelet's identity ``system:node:<node_name>``;
+    - ``kube-proxy``: ``system:kube-proxy`` (bound to ``system:node-proxier``);
+    - ``coredns``, ``kube-router``: ``karvdash:coredns``, ``karvdash:kube-router``.
+    """
+    clients = {
+        "apiserver-kubelet-client": ("kube-apiserver-kubelet-client", "system:masters"),
+        "kubelet-client": (f"system:node:{node_name}", "system:nodes"),
+        "kube-proxy": ("system:kube-proxy", None),
+        "coredns": ("karvdash:coredns", None),
+        "kube-router": ("karvdash:kube-router", None),
+    }
+    missing = [n for n in (*clients, "kubelet") if not (pki / f"{n}.key").exists()]
+    if not missing:
+        return
+    issuer = _load_ca(pki)
+    for name in missing:
+        key = _key()
+        if name == "kubelet":
+            cert = _cert(
+                node_name,
+                key,
+                issuer,
+                server_names=[node_name, "localhost"],
+                server_ips=[node_ip, "127.0.0.1"],
+            )
+        else:
+            cn, org = clients[name]
+            cert = _cert(cn, key, issuer, org=org, client=True)
+        _write_pair(pki, name, cert, key)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import socket
+from pathlib import Path
 
 
 def free_ports(count: int) -> list[int]:
@@ -31,3 +33,25 @@ def port_is_free(port: int) -> bool:
         except OSError:
             return False
         return True
+
+
+def choose_ports(state_dir: Path, names: tuple[str, ...]) -> dict[str, int]:
+    """Free loopback ports for ``names``; those of the previous start (``ports.json`` in
+    ``state_dir``) when they are still free, so that a restarted cluster keeps its
+    address (and etcd its peer URL)."""
+    saved_file = state_dir / "ports.json"
+    try:
+        saved = json.loads(saved_file.read_text())
+    except (FileNotFoundError, ValueError):
+        saved = {}
+    fresh = iter(free_ports(len(names)))
+    ports: dict[str, int] = {}
+    for name in names:
+        port = saved.get(name)
+        if not (isinstance(port, int) and port_is_free(port)) or port in ports.values():
+            port = next(fresh)
+            while port in ports.values() or port in saved.values():
+                port = free_port()
+        ports[name] = port
+    saved_file.write_text(json.dumps(ports))
+    return ports

@@ -21,20 +21,26 @@ STOP_ORDER = (
 )
 
 
+def alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie, ended but not yet reaped by its parent, does
+    not count: a launcher that exited leaves its processes to init, which reaps late)."""
+    try:
+        os.kill(pid, 0)
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (ProcessLookupError, FileNotFoundError):
+        return False
+    except (PermissionError, OSError):
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
 def running_pids(state_dir: Path) -> dict[str, int]:
     """The processes of a cluster started from ``state_dir`` that are still alive."""
     try:
         pids = json.loads((Path(state_dir) / "pids.json").read_text())
     except (FileNotFoundError, ValueError):
         return {}
-    alive = {}
-    for name, pid in pids.items():
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            continue
-        alive[name] = pid
-    return alive
+    return {name: pid for name, pid in pids.items() if alive(pid)}
 
 
 def stop_pids(pids: dict[str, int], timeout: float = 20) -> None:
@@ -45,13 +51,11 @@ def stop_pids(pids: dict[str, int], timeout: float = 20) -> None:
             os.killpg(pids[name], signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                os.kill(pids[name], 0)
-            except ProcessLookupError:
-                break
             # reap if it is our child
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pids[name], os.WNOHANG)
+            if not alive(pids[name]):
+                break
             time.sleep(0.05)
         else:
             with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -1,0 +1,220 @@
+"""The embedded default on the local cluster's real node: a user's JupyterLab is a pod
+started by KarvdashSpawner (the same code path as a cluster), its files are the user's
+own on the host, code in it launches services that really run, and other users' pods
+cannot reach them.
+
+These need a real node (containerd and the kubelet): on CI a machine without one fails
+them (``missing_part``)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import requests
+from conftest import missing_part
+from kubernetes import client
+from support.cluster import exec_in, wait_for
+from support.hub import Browser, HubProcess
+
+from karvdash_hub import __version__
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+SINGLEUSER = f"karvdash/singleuser:{__version__}"
+POSTGRES = "postgres:17"
+
+
+@pytest.fixture(scope="module")
+def real_node(real_cluster) -> dict:
+    info = real_cluster.info
+    if info.get("mode") != "real" or not info.get("registry"):
+        missing_part(f"a real node with its registry ({info.get('reason', 'no node.json')})")
+    from karvdash_localcluster.images import ensure_images
+
+    ensure_images(info["registry"], [SINGLEUSER, POSTGRES], log=lambda _: None)
+    return info
+
+
+@pytest.fixture(scope="module")
+def kube(real_kube):
+    """This module's hub and checks use the real cluster."""
+    return real_kube
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory, real_kubeconfig, real_node):
+    h = HubProcess(tmp_path_factory.mktemp("podhub"), real_kubeconfig, notebooks="pods")
+    yield h
+    h.stop()
+
+
+def signed_up(hub, name, password) -> Browser:
+    user, admin = Browser(hub), Browser(hub)
+    user.signup(name, password)
+    assert admin.login("admin", hub.admin_password)
+    admin.get(f"/hub/authorize/{name}")
+    assert user.login(name, password)
+    return user
+
+
+@pytest.fixture(scope="module")
+def users(hub, kube):
+    """Two users whose servers run as pods: (name, browser, pod name) each."""
+    out = {}
+    for who in ("alice", "bob"):
+        name = f"{who}{uuid.uuid4().hex[:4]}"
+        browser = signed_up(hub, name, f"{who}-secret-42")
+        server = browser.start_server(name, timeout=300)
+        assert server["ready"]
+        out[who] = (name, browser, f"jupyter-{name}")
+    return out
+
+
+def sh(kubeconfig, ns, pod, script: str, timeout: float = 120) -> str:
+    code, out = exec_in(kubeconfig, ns, pod, ["sh", "-c", script], timeout=timeout)
+    assert code == 0, out
+    return out
+
+
+def test_a_users_server_is_a_pod_and_jupyterlab_answers_through_the_hub(
+    hub, users, kube, real_node
+):
+    name, browser, pod_name = users["alice"]
+    pod = client.CoreV1Api(kube).read_namespaced_pod(pod_name, hub.namespace(name))
+    assert pod.spec.node_name == real_node["node"]
+    (status,) = pod.status.container_statuses
+    assert status.ready and status.state.running is not None
+    assert status.image_id  # pulled by the container runtime
+    lab = browser.get(f"/user/{name}/lab")
+    assert lab.status_code == 200 and "JupyterLab" in lab.text
+    # the pod's own view: it runs as the notebook user, in /private, with the env
+    out = sh(hub.kubeconfig, hub.namespace(name), pod_name, "id -u; pwd; echo $KARVDASH_NAMESPACE")
+    assert out.split() == ["1000", "/private", hub.namespace(name)]
+
+
+def test_files_written_in_a_pod_are_the_users_own_on_the_host_and_shared_is_shared(hub, users):
+    (alice, _, alice_pod), (bob, _, bob_pod) = users["alice"], users["bob"]
+    mark = uuid.uuid4().hex
+    sh(hub.kubeconfig, hub.namespace(alice), alice_pod, f"echo {mark} > /private/notes.txt")
+    sh(hub.kubeconfig, hub.namespace(alice), alice_pod, f"echo {mark} > /shared/{mark}.txt")
+    files = hub.state / "files"
+    assert (files / "private" / alice / "notes.txt").read_text().strip() == mark
+    assert not (files / "private" / bob / "notes.txt").exists()
+    assert sh(hub.kubeconfig, hub.namespace(bob), bob_pod, "ls /private").strip() == ""
+    seen = sh(hub.kubeconfig, hub.namespace(bob), bob_pod, f"cat /shared/{mark}.txt")
+    assert seen.strip() == mark and (files / "shared" / f"{mark}.txt").exists()
+
+
+def test_karvdashctl_in_the_pod_launches_postgres_that_only_its_namespace_reaches(hub, users):
+    (alice, _, alice_pod), (bob, _, bob_pod) = users["alice"], users["bob"]
+    ns = hub.namespace(alice)
+    launched = sh(
+        hub.kubeconfig,
+        ns,
+        alice_pod,
+        "karvdashctl create_service postgres NAME=db PASSWORD=s3cret-pw",
+    )
+    assert f"launched db in {ns}" in launched
+
+    def ready():
+        listed = sh(hub.kubeconfig, ns, alice_pod, "karvdashctl list_services")
+        return "1/1" in listed.split("\n", 1)[-1]
+
+    wait_for(ready, 240, "the PostgreSQL service to be ready")
+    host = f"db.{ns}.svc.cluster.local"
+    query = f"PGPASSWORD=s3cret-pw psql -h {host} -U postgres -tAc 'select 40 + 2'"
+    assert sh(hub.kubeconfig, ns, alice_pod, query).strip() == "42"
+    # another user's pod: the NetworkPolicy of alice's namespace refuses it
+    refused = f"PGPASSWORD=s3cret-pw PGCONNECT_TIMEOUT=5 psql -h {host} -U postgres -c 'select 1'"
+    code, out = exec_in(hub.kubeconfig, hub.namespace(bob), bob_pod, ["sh", "-c", refused])
+    # kube-router rejects what a policy refuses (the server answered alice a moment ago)
+    assert code != 0 and any(w in out.lower() for w in ("refused", "timeout")), out
+    assert "42" not in out
+    assert "deleted" in sh(hub.kubeconfig, ns, alice_pod, "karvdashctl delete_service db")
+
+
+def launch(hub, browser, name, template: str) -> dict:
+    token = browser.api("POST", f"/users/{name}/tokens", json={"note": "t"}).json()["token"]
+    api = hub.url + "/services/karvdash/api/"
+    headers = {"Authorization": f"token {token}"}
+    added = requests.post(api + "templates", data=template, headers=headers, timeout=60)
+    assert added.status_code == 201, added.text
+    made = requests.post(
+        api + "services", json={"template": added.json()["id"]}, headers=headers, timeout=60
+    )
+    assert made.status_code == 201, made.text
+    return {"api": api, "headers": headers, "name": made.json()["name"]}
+
+
+def status_of(service: dict) -> dict:
+    listed = requests.get(service["api"] + "services", headers=service["headers"], timeout=60)
+    return next(s for s in listed.json() if s["name"] == service["name"])["status"]
+
+
+HOG = """\
+kind: Template
+name: Memory hog
+variables:
+- name: NAME
+  default: hog
+---
+apiVersion: v1
+kind: Service
+metadata: {name: $NAME}
+spec:
+  selector: {app: $NAME}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: $NAME}
+spec:
+  selector: {matchLabels: {app: $NAME}}
+  template:
+    metadata: {labels: {app: $NAME}}
+    spec:
+      containers:
+      - name: hog
+        image: paulbouwer/hello-kubernetes:1.10
+        command: [python3, -c, "b = bytearray(400 * 2**20); import time; time.sleep(600)"]
+        resources: {limits: {memory: 64Mi, cpu: 200m}, requests: {memory: 32Mi, cpu: 50m}}
+"""
+
+MISSING = HOG.replace("Memory hog", "Missing image").replace("default: hog", "default: nope")
+MISSING = MISSING.replace("paulbouwer/hello-kubernetes:1.10", "example/never-built:1")
+
+
+def test_a_service_over_its_memory_limit_is_oomkilled_and_stopping_it_stops_its_pods(
+    hub, users, real_node, kube
+):
+    from karvdash_localcluster.images import ensure_images
+
+    ensure_images(real_node["registry"], ["paulbouwer/hello-kubernetes:1.10"], log=lambda _: None)
+    name, browser, _ = users["alice"]
+    service = launch(hub, browser, name, HOG)
+    st = wait_for(
+        lambda: (s := status_of(service))["reason"] == "OOMKilled" and s, 180, "OOMKilled"
+    )
+    assert "more memory than its limit" in st["warning"] and st["ready"] == 0
+    stopped = requests.delete(
+        service["api"] + f"services/{service['name']}", headers=service["headers"], timeout=60
+    )
+    assert stopped.status_code == 200
+    core, selector = client.CoreV1Api(kube), f"karvdash.io/service={service['name']}"
+    wait_for(
+        lambda: not core.list_namespaced_pod(hub.namespace(name), label_selector=selector).items,
+        120,
+        "the service's pods (and so their containers) to be gone",
+    )
+
+
+def test_an_image_nobody_built_is_errimagepull_in_the_list_with_the_runtimes_words(hub, users):
+    name, browser, _ = users["bob"]
+    service = launch(hub, browser, name, MISSING)
+    st = wait_for(
+        lambda: (s := status_of(service))["reason"] in ("ErrImagePull", "ImagePullBackOff") and s,
+        180,
+        "a pull error in the list",
+    )
+    assert "example/never-built:1" in st["warning"]

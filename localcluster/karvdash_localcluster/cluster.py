@@ -365,21 +365,7 @@ class LocalCluster:
         raise ClusterError(f"kube-apiserver was not ready within {timeout:.0f}s")
 
     def _add_node(self) -> None:
-        node = {
-            "apiVersion": "v1",
-            "kind": "Node",
-            "metadata": {
-                "name": NODE_NAME,
-                "annotations": {"kwok.x-k8s.io/node": "fake"},
-                "labels": {
-                    "kubernetes.io/hostname": NODE_NAME,
-                    "kubernetes.io/os": "linux",
-                    "kubernetes.io/arch": "amd64",
-                    "type": "kwok",
-                },
-            },
-        }
-        status, body = self.request("POST", "/api/v1/nodes", node)
+        status, body = self.request("POST", "/api/v1/nodes", cfg.kwok_node(NODE_NAME))
         if status not in (201, 409):
             raise ClusterError(f"could not create the simulated node: {status} {body}")
         # with a real node, pods land on the simulated one only when they tolerate it

@@ -30,29 +30,23 @@ import importlib.metadata
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import rootfs
 from .errors import ClusterError
 from .gobuild import GO_MODULE_DIR, bin_dir, build, cache_root
 from .registry import manifest_digest, mirror_repository, push_oci, split_reference
+from .rootfs import MIRROR, SECURITY, SOURCE_DATE_EPOCH, Log
 
 RECIPES_DIR = GO_MODULE_DIR / "images"
 REPO_DIR = GO_MODULE_DIR.parent
 #: bump when the build steps change what they produce (part of every cache key)
 FORMAT = 2
-#: 2026-01-01T00:00:00Z unless SOURCE_DATE_EPOCH says otherwise
-SOURCE_DATE_EPOCH = int(os.environ.get("SOURCE_DATE_EPOCH", "1767225600"))
-MIRROR = os.environ.get("KARVDASH_DEBIAN_MIRROR", "http://deb.debian.org/debian")
-SECURITY = os.environ.get("KARVDASH_DEBIAN_SECURITY", "http://deb.debian.org/debian-security")
-DPKG_EXCLUDE = tuple(f"/usr/share/{p}/*" for p in ("doc", "man", "info", "locale", "lintian"))
-Log = Callable[[str], object]
 
 
 @dataclass(frozen=True)
@@ -237,19 +231,19 @@ def _build(recipe: Recipe, log: Log) -> Built:
     try:
         rootfs = work / "rootfs"
         _stage(recipe, work)
-        _mmdebstrap(recipe, rootfs, work, log)
+        rootfs.mmdebstrap(recipe, rootfs, work, log)
         if recipe.finish:
-            _run(["sh", "-euc", recipe.finish, "sh", str(rootfs)], f"{recipe.name}: finish")
-        packages = _dpkg_versions(rootfs)
+            rootfs.run(["sh", "-euc", recipe.finish, "sh", str(rootfs)], f"{recipe.name}: finish")
+        packages = rootfs.dpkg_versions(rootfs)
         pip_freeze = rootfs / recipe.pip.get("venv", "/-").lstrip("/") / "pip-freeze.txt"
         if pip_freeze.is_file():
             for line in pip_freeze.read_text().splitlines():
                 name, _, version = line.partition("==")
                 packages[f"pypi:{name.lower()}"] = version
         version = _true_version(recipe, packages)
-        _clean(rootfs)
+        rootfs.clean(rootfs)
         rootfs_size = sum(p.lstat().st_size for p in rootfs.rglob("*"))
-        _umoci(recipe, rootfs, work / "oci", key, version)
+        rootfs.umoci(recipe, rootfs, work / "oci", key, version)
         index = json.loads((work / "oci" / "index.json").read_text())
         manifest = index["manifests"][0]
         blob = work / "oci" / "blobs" / "sha256" / manifest["digest"].split(":", 1)[1]
@@ -264,15 +258,15 @@ def _build(recipe: Recipe, log: Log) -> Built:
             packages=packages,
         )  # fmt: skip
         target = images_root() / f"{recipe.slug}-{key}"
-        _remove(target)
+        rootfs.remove(target)
         target.mkdir()
         (work / "oci").rename(target / "oci")
         (target / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     finally:
-        _remove(work)
+        rootfs.remove(work)
     for old in images_root().glob(f"{recipe.slug}-*"):
         if old != target:
-            _remove(old)
+            rootfs.remove(old)
     log(
         f"built {recipe.name} ({version}) in {meta['build_seconds']:.0f}s:"
         f" {meta['size'] / 1e6:.1f} MB compressed, {meta['digest'][:19]}"
@@ -296,50 +290,9 @@ def _stage(recipe: Recipe, work: Path) -> None:
         local = [str(REPO_DIR / p) for p in recipe.pip.get("wheels", [])]
         pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "wheel", "--quiet"]
         if local:
-            _run([*pip, "--no-deps", "-w", str(wheels), *local], "pip wheel")
+            rootfs.run([*pip, "--no-deps", "-w", str(wheels), *local], "pip wheel")
         names = [w.name.split("-")[0] for w in sorted(wheels.glob("*.whl"))]
         (wheels / "requirements.txt").write_text("\n".join(pip_requirements(recipe) + names))
-
-
-def _mmdebstrap(recipe: Recipe, rootfs: Path, work: Path, log: Log) -> None:
-    # users with fixed ids, before the packages whose scripts would make them otherwise
-    setup = ["set -eu", 'add() { grep -q "$2" "$1/etc/$3" || echo "$4" >> "$1/etc/$3"; }']
-    for user in recipe.users:
-        name, uid, gid, home, shell = [*user.split(":"), "/usr/sbin/nologin"][:5]
-        setup += [f'add "$1" "^[^:]*:[^:]*:{gid}:" group "{name}:x:{gid}:"']
-        setup += [f'add "$1" "^{name}:" passwd "{name}:x:{uid}:{gid}::{home}:{shell}"']
-        setup += [f'add "$1" "^{name}:" shadow "{name}:*:::::::"']
-    (work / "setup.sh").write_text("\n".join([*setup, recipe.setup]) + "\n")
-    customize = ["set -eu", f'cp -a "{work}/files/." "$1/"']
-    (work / "customize.sh").write_text("\n".join([*customize, recipe.customize]) + "\n")
-    excludes = [*DPKG_EXCLUDE, *recipe.exclude]
-    # in a mount namespace of its own: the /proc, /sys and /dev mounts of the chroot vanish
-    # with it even when it is killed, so that removing a build folder never reaches them
-    cmd = ["unshare", "--mount", "--propagation", "private", "mmdebstrap", "--mode=root"]
-    cmd += ["--format=directory", f"--variant={recipe.variant}", '--aptopt=Acquire::Retries "3"']
-    cmd += [
-        *(f"--dpkgopt=path-exclude={p}" for p in excludes),
-        "--dpkgopt=path-include=/usr/share/doc/*/copyright",
-        f'--essential-hook=sh "{work}/setup.sh" "$1"',
-        f'--customize-hook=sh "{work}/customize.sh" "$1"',
-    ]
-    if recipe.packages:
-        cmd.append("--include=" + ",".join(recipe.packages))
-    s = recipe.suite
-    cmd += [s, str(rootfs), f"deb {MIRROR} {s} main", f"deb {MIRROR} {s}-updates main"]
-    cmd.append(f"deb {SECURITY} {s}-security main")
-    # what the recipes' hooks may use: the host's Python (its pip and pip cache), the date
-    env = dict(os.environ, KARVDASH_PYTHON=sys.executable)
-    env["SOURCE_DATE_EPOCH"] = str(SOURCE_DATE_EPOCH)
-    _run(cmd, f"mmdebstrap ({recipe.name})", log=log, env=env)
-
-
-def _dpkg_versions(rootfs: Path) -> dict[str, str]:
-    if not (rootfs / "var/lib/dpkg/status").is_file():
-        return {}
-    query = ["dpkg-query", f"--admindir={rootfs}/var/lib/dpkg", "-W", "-f=${Package} ${Version}\\n"]
-    out = subprocess.run(query, capture_output=True, text=True, check=True).stdout
-    return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
 
 
 def _true_version(recipe: Recipe, packages: dict[str, str]) -> str:
@@ -359,57 +312,9 @@ def _true_version(recipe: Recipe, packages: dict[str, str]) -> str:
     return found
 
 
-def _clean(rootfs: Path) -> None:
-    """Leave out what the runtime provides or what changes from build to build (the logs
-    of the build, caches), and clamp every file time to SOURCE_DATE_EPOCH."""
-    script = (
-        'cd "$1" && rm -rf etc/hostname etc/resolv.conf etc/machine-id var/cache/ldconfig'
-        " dev/* tmp/* tmp/.[!.]* var/cache/apt/*"
-        " && { [ ! -d var/log ] || find var/log ! -type d -delete; }"
-    )
-    _run(["sh", "-euc", script, "sh", str(rootfs)], "cleaning the root file system")
-    t = SOURCE_DATE_EPOCH
-    for path in [rootfs, *rootfs.rglob("*")]:
-        if path.lstat().st_mtime > t:
-            os.utime(path, (t, t), follow_symlinks=False)
-
-
-def _umoci(recipe: Recipe, rootfs: Path, oci: Path, key: str, version: str) -> None:
-    image = f"{oci}:{recipe.tag}"
-    created = datetime.datetime.fromtimestamp(SOURCE_DATE_EPOCH, datetime.UTC)
-    when = created.strftime("%Y-%m-%dT%H:%M:%SZ")
-    _run(["umoci", "init", "--layout", str(oci)], "umoci init")
-    _run(["umoci", "new", "--image", image], "umoci new")
-    by = f"mmdebstrap {recipe.suite} {' '.join(recipe.packages)}"
-    history = [f"--history.created={when}", f"--history.created_by={by}"]
-    _run(["umoci", "insert", "--image", image, *history, str(rootfs), "/"], "umoci insert")
-    args = ["umoci", "config", "--image", image, f"--created={when}", "--author=karvdash"]
-    args += ["--architecture=amd64", "--os=linux", f"--history.created={when}"]
-    # the recipe's [config] uses umoci's names (--config.<name>); env is a table
-    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-    env |= recipe.config.get("env", {})
-    config = {**recipe.config, "env": [f"{k}={v}" for k, v in env.items()]}
-    for flag, values in config.items():  # lists repeat their flag; a string is one value
-        values = [values] if isinstance(values, str) else values
-        args += [f"--config.{flag}={v}" for v in values]
-    description = recipe.description or f"Debian {recipe.suite}'s {recipe.version_of}, for Karvdash"
-    labels = {"title": recipe.name, "description": description, "version": version}
-    labels = {f"org.opencontainers.image.{k}": v for k, v in labels.items()}
-    labels |= {"io.karvdash.debian-suite": recipe.suite, "io.karvdash.recipe-key": key}
-    args += [f"--config.label={k}={v}" for k, v in labels.items()]
-    _run(args, "umoci config")
-    _run(["umoci", "gc", "--layout", str(oci)], "umoci gc")
-
-
 def _localcluster_binary(name: str, build_missing: bool = True) -> Path:
     path = bin_dir() / name
     return build() / name if build_missing and not path.is_file() else path
-
-
-def _remove(path: Path) -> None:
-    """``rm -rf`` that never crosses into another file system (a mount left in a root file
-    system must not take the host's files with it)."""
-    subprocess.run(["rm", "-rf", "--one-file-system", str(path)], check=False)
 
 
 def _hash_tree(digest, path: Path) -> None:
@@ -422,19 +327,3 @@ def _hash_tree(digest, path: Path) -> None:
         digest.update(str(f.relative_to(path.parent)).encode() + b"\0")
         with open(f, "rb") as stream:
             digest.update(hashlib.file_digest(stream, "sha256").digest())
-
-
-def _run(cmd: list[str], what: str, log: Log | None = None, env=None) -> None:
-    """Run ``cmd``; with ``log``, its progress lines (mmdebstrap's ``I:``) are shown."""
-    started = time.monotonic()
-    out, err = subprocess.PIPE, subprocess.STDOUT
-    proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env)
-    assert proc.stdout is not None
-    tail: list[str] = []
-    for raw in proc.stdout:
-        line = raw.rstrip()
-        tail = [*tail, line][-40:]
-        if log is not None and line.startswith(("I: ", "W: ", "E: ")) and "unsandboxed" not in line:
-            log(f"  {time.monotonic() - started:5.1f}s {line}")
-    if proc.wait() != 0:
-        raise ClusterError(f"{what} failed ({proc.returncode}):\n" + "\n".join(tail))

@@ -1,13 +1,12 @@
 """The real node: containerd, the kubelet, kube-proxy, CoreDNS and kube-router on this
 machine, so that pods really run.
 
-Started by :class:`~.cluster.LocalCluster` after the control plane (mode ``real``), each
-part from the binaries of :func:`~.gobuild.build` (kubelet, kube-proxy: the pinned
-k8s.io/kubernetes) and :func:`~.gobuild.build_node` (containerd, its runc shim, ctr,
-crictl, CoreDNS, kube-router, the CNI plugins), with runc, iptables, ipset and conntrack
-from Debian. Its files live under ``<state>/node``: containerd's root (images, kept
-between starts) and everything else (wiped at each start). What it changes on the host
-is undone by :func:`~.nodehost.cleanup` (see :mod:`.nodehost`).
+Started by :class:`~.cluster.LocalCluster` after the control plane (mode ``real``), from
+the binaries of :func:`~.gobuild.build` (kubelet, kube-proxy) and :func:`~.gobuild.build_node`
+(containerd, shim, ctr, crictl, CoreDNS, kube-router, CNI plugins), with Debian's runc,
+iptables, ipset and conntrack. Its files live under ``<state>/node``: containerd's root
+(images, kept between starts) and everything else (wiped at each start). What it changes
+on the host is undone by :func:`~.nodehost.cleanup` (see :mod:`.nodehost`).
 """
 
 from __future__ import annotations

@@ -358,3 +358,21 @@ def kubeconfig(server: str, ca: Path, cert: Path, key: Path, user: str = "user")
         ],
         "current-context": "karvdash-local",
     }
+
+
+def kwok_node(name: str) -> dict:
+    """The simulated node's object: kwok manages it (and only it) by its annotation."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "annotations": {"kwok.x-k8s.io/node": "fake"},
+            "labels": {
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "type": "kwok",
+            },
+        },
+    }

@@ -147,3 +147,19 @@ def hub(tmp_path_factory, kubeconfig):
     h = HubProcess(tmp_path_factory.mktemp("hub"), kubeconfig)
     yield h
     h.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, driven by Playwright (one per test module)."""
+    from support.browser import CHROMIUM_ARGS, chromium_path
+
+    path = chromium_path()
+    if path is None:
+        missing_part("Chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

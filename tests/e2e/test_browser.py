@@ -11,24 +11,9 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import missing_part
-from support.browser import CHROMIUM_ARGS, chromium_path
 from support.hub import Browser
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    path = chromium_path()
-    if path is None:
-        missing_part("Chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

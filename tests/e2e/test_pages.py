@@ -20,14 +20,11 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from conftest import missing_part
 from support.browser import (
-    CHROMIUM_ARGS,
     DESKTOP,
     PHONE,
     Api,
     approve,
-    chromium_path,
     open_logged_in,
     screenshots_folder,
     token_for,
@@ -144,19 +141,6 @@ def hostile_template() -> str:
 
 
 # -- fixtures
-
-
-@pytest.fixture(scope="module")
-def browser():
-    path = chromium_path()
-    if path is None:
-        missing_part("Chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -23,18 +23,22 @@ STATUS: dict[str, int] = {
     "bad-template-id": 400,
     "missing-template": 400,
     "name-too-long": 400,
+    "bad-path": 400,
     # 401: who are you?
     "not-authenticated": 401,
     # 403: not yours, not allowed
     "forbidden": 403,
     "not-yours": 403,
     "builtin-template": 403,
+    "outside-domain": 403,
+    "permission-denied": 403,
     # 404: missing
     "not-found": 404,
     "no-such-endpoint": 404,
     "no-such-user": 404,
     "service-not-found": 404,
     "template-not-found": 404,
+    "upload-not-found": 404,
     # 405
     "method-not-allowed": 405,
     # 409: taken or in the way
@@ -46,6 +50,16 @@ STATUS: dict[str, int] = {
     "namespace-conflict": 409,
     "namespace-terminating": 409,
     "cannot-purge": 409,
+    "file-exists": 409,
+    "folder-not-empty": 409,
+    "not-a-folder": 409,
+    "is-a-folder": 409,
+    "not-a-file": 409,
+    "offset-mismatch": 409,
+    "upload-busy": 409,
+    # 413, 416: too much, or not there
+    "too-large": 413,
+    "range-not-satisfiable": 416,
     # 422: the template or the cluster says no
     "invalid-template": 422,
     "template-not-allowed": 422,
@@ -58,6 +72,9 @@ STATUS: dict[str, int] = {
     "cluster-forbidden": 503,
     "cluster-error": 503,
     "hub-unreachable": 503,
+    "files-unavailable": 503,
+    # 507: the disk is full or the quota used up
+    "insufficient-storage": 507,
 }
 
 

@@ -90,9 +90,10 @@ class UserFiles(LoggingConfigurable):
         """The user's private folder (and the roots), made when missing."""
         folder = self.private_folder(username)
         if folder is not None:
-            await asyncio.to_thread(self._make_folders, folder)
+            await asyncio.to_thread(self.make_folders, folder)
 
-    def _make_folders(self, folder: Path) -> None:
+    def make_folders(self, folder: Path) -> None:
+        """Make the roots and ``folder`` (blocking), owned by ``folder_owner``."""
         roots = [Path(r) for r in (self.private_root, self.shared_root) if r]
         for made in [*roots, folder]:
             made.mkdir(parents=True, exist_ok=True)

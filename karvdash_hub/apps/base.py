@@ -210,7 +210,9 @@ class ServiceApp(Application):
 
     def start(self):
         url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
-        server = HTTPServer(self.make_app(), xheaders=True)
+        # bodies are streamed to disk (uploads) in pieces of up to 1 MiB: fewer, larger
+        # writes than tornado's 64 KiB, and memory stays at a piece per request
+        server = HTTPServer(self.make_app(), xheaders=True, chunk_size=1 << 20)
         # in a cluster the URL names the hub's Service; listen on every address there
         server.listen(url.port, self.ip or url.hostname)
         self.log.info("%s at %s", self.description, url.geturl())

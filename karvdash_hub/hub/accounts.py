@@ -44,6 +44,7 @@ SHARED_SECTIONS = (
     "Provisioner",
     "UserFiles",
     "ServiceManager",
+    "FileStore",
     "ServiceInspector",
     "DashboardApp",
 )
@@ -68,7 +69,7 @@ class KarvdashAccountsMixin(HasParts):
         config=True,
         help="Where the hub writes, at start, the sections of its configuration that the"
         " dashboard service shares (Installation, Provisioner, UserFiles, ServiceManager,"
-        " DashboardApp) as JSON, for the service's --config: hub and dashboard then read"
+        " FileStore, DashboardApp) as JSON, for the service's --config: hub and dashboard then read"
         " the same settings, wherever they were set. Empty: not written.",
     )
 

@@ -106,7 +106,8 @@ class Api:
         self.headers = {"Authorization": f"token {token}"}
 
     def __call__(self, method: str, path: str, **kw) -> requests.Response:
-        return requests.request(method, self.base + path, headers=self.headers, timeout=60, **kw)
+        headers = {**self.headers, **kw.pop("headers", {})}
+        return requests.request(method, self.base + path, headers=headers, timeout=60, **kw)
 
 
 def open_logged_in(browser, hub: HubProcess, name: str, password: str, viewport=DESKTOP):

@@ -37,6 +37,8 @@ class HubProcess:
         self.kubeconfig = kubeconfig
         self.port, hub_port, proxy_port, dashboard_port = free_ports(4)
         self.url = f"http://127.0.0.1:{self.port}"
+        # the dashboard service itself, as pods of the real node reach it (no proxy)
+        self.dashboard_url = f"http://127.0.0.1:{dashboard_port}"
         self.log = state / "hub.log"
         # hubs of one test run share the cluster: each gets namespaces of its own
         self.prefix = f"kd{uuid.uuid4().hex[:6]}"

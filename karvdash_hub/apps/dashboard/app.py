@@ -19,6 +19,7 @@ from traitlets import Float, Unicode
 
 from ... import __version__
 from ...branding import Branding
+from ...filestore import FileStore
 from ...inspection import ServiceInspector
 from ...installation import Installation
 from ...provisioning import Provisioner
@@ -26,13 +27,13 @@ from ...services import ServiceManager
 from ...templatestore import TemplateStore
 from ...userfiles import UserFiles
 from ..base import JSON, NotFoundHandler, OAuthCallbackHandler, ServiceApp
-from . import namespace, openapi, services, templates, user
+from . import files, namespace, openapi, services, templates, uploads, user
 from .hubusers import HubUsers
 from .pages import NotFoundPage, page_routes
 from .rendering import Renderer
 
 #: the API's resources, each a module with ``default_handlers`` (paths under api/)
-RESOURCES = [user, services, templates, namespace]
+RESOURCES = [user, services, templates, namespace, files, uploads]
 
 
 class OpenAPIHandler(web.RequestHandler):
@@ -65,7 +66,15 @@ class FreshHubOAuth(HubOAuth):
 class DashboardApp(ServiceApp):
     name = "karvdash-dashboard"
     description = "Karvdash's dashboard service (started by JupyterHub)."
-    classes = [Installation, Branding, Provisioner, UserFiles, ServiceManager, ServiceInspector]
+    classes = [
+        Installation,
+        Branding,
+        Provisioner,
+        UserFiles,
+        FileStore,
+        ServiceManager,
+        ServiceInspector,
+    ]
 
     admin_cache_seconds = Float(10, config=True, help="How long an admin check is cached.")
     auth_cache_seconds = Float(
@@ -116,6 +125,7 @@ class DashboardApp(ServiceApp):
             renderer=renderer,
             prefix=prefix,
             hub_users=HubUsers(hub_auth, self.admin_cache_seconds),
+            files=FileStore(parent=self, files=provisioner.files),
             cookie_secret=self.cookie_secret(),
         )
 

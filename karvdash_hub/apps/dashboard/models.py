@@ -7,9 +7,9 @@ client learns which field to fix.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, ValidationError
 
 from ...errors import ApiError
 
@@ -55,5 +55,41 @@ class AddTemplate(Body):
     user: Text | None = None
     problems = {
         "id": ("bad-template-id", '"id" must be text: lower-case letters, digits, "-"'),
+        "user": _USER,
+    }
+
+
+class FileAction(Body):
+    """POST files/{domain}/{path}: make a folder there, or move or copy what is there."""
+
+    action: Literal["mkdir", "move", "copy"]
+    parents: StrictBool = False
+    to: Text | None = None
+    to_domain: Literal["private", "shared"] | None = None
+    overwrite: StrictBool = False
+    problems = {
+        "action": ("bad-request", '"action" is "mkdir", "move" or "copy"'),
+        "to": ("bad-path", '"to" is the destination path, relative to its domain'),
+        "to_domain": ("bad-request", '"to_domain" is "private" or "shared"'),
+        "parents": ("bad-request", '"parents" is true or false'),
+        "overwrite": ("bad-request", '"overwrite" is true or false'),
+    }
+
+
+class NewUpload(Body):
+    """POST uploads: where a resumable upload goes and how big it is."""
+
+    domain: Literal["private", "shared"]
+    path: NonEmpty
+    size: Annotated[int, Field(strict=True, ge=0)]
+    overwrite: StrictBool = False
+    parents: StrictBool = False
+    user: Text | None = None
+    problems = {
+        "domain": ("bad-request", '"domain" is "private" or "shared"'),
+        "path": ("bad-path", '"path" is where the file goes, relative to its domain'),
+        "size": ("bad-request", '"size" is the whole file\'s size in bytes'),
+        "overwrite": ("bad-request", '"overwrite" is true or false'),
+        "parents": ("bad-request", '"parents" is true or false'),
         "user": _USER,
     }

@@ -21,7 +21,8 @@ KarvdashSpawner in each user's namespace, and the file domains are the volumes n
 | KARVDASH_DOMAIN | the domain under which services are reachable | localtest.me |
 | KARVDASH_REGISTRY_URL | the private registry | (none) |
 | KARVDASH_PRIVATE_VOLUME / _SHARED_VOLUME | JSON volume sources (kubernetes mode) | required |
-| KARVDASH_PRIVATE_ROOT | where the hub sees the private root (kubernetes mode) | (none) |
+| KARVDASH_PRIVATE_ROOT / _SHARED_ROOT | where the hub pod mounts the volumes (Files) | (none) |
+| KARVDASH_FILES_OWNER | ``uid:gid`` of what the hub writes in them | 1000:100 |
 | KARVDASH_INGRESS_NAMESPACES | comma-separated namespaces allowed into user namespaces | hub's |
 | KARVDASH_TITLE, KARVDASH_LOGO | the installation's name and logo (``c.Branding``) | Karvdash's |
 | KARVDASH_NOTEBOOKS | pods, processes or auto (pods with a local real node) | auto |
@@ -171,6 +172,9 @@ elif mode == "kubernetes":
     c.Provisioner.private_volume = json.loads(os.environ["KARVDASH_PRIVATE_VOLUME"])
     c.Provisioner.shared_volume = json.loads(os.environ["KARVDASH_SHARED_VOLUME"])
     c.UserFiles.private_root = os.environ.get("KARVDASH_PRIVATE_ROOT", "")
+    c.UserFiles.shared_root = os.environ.get("KARVDASH_SHARED_ROOT", "")
+    # what the dashboard writes (uploads, new folders) belongs to the notebooks' user
+    c.UserFiles.folder_owner = os.environ.get("KARVDASH_FILES_OWNER", "1000:100")
     # the hub's own ServiceAccount gets 'admin' in user namespaces only
     c.Provisioner.hub_service_account = os.environ.get(
         "KARVDASH_HUB_SERVICE_ACCOUNT", f"{hub_namespace}/hub"

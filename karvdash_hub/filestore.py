@@ -73,7 +73,10 @@ class FileStore(LoggingConfigurable):
         return self.files.shared_root
 
     def owner(self) -> tuple[int, int] | None:
-        if not self.files.folder_owner:
+        """Who gets what the dashboard writes: ``UserFiles.folder_owner`` when it runs as
+        root (only root can give files away); else the process's own user (in Zero to
+        JupyterHub's hub pod uid 1000, the notebooks' user too)."""
+        if not self.files.folder_owner or os.geteuid() != 0:
             return None
         uid, _, gid = self.files.folder_owner.partition(":")
         return int(uid), int(gid or -1)

@@ -56,13 +56,16 @@ class UserFiles(LoggingConfigurable):
         "",
         config=True,
         help="'uid:gid' given to the folders the hub makes (the roots and each user's"
-        " private folder), so that the notebook's user (1000:100 in Jupyter's images) can"
-        " write in them; empty: the hub's own user. hostPath and NFS volumes keep the"
-        " owner of what is on disk (fsGroup does not apply to them).",
+        " private folder) and to what the dashboard writes (uploads, new folders, copies),"
+        " so that the notebook's user (1000:100 in Jupyter's images) can write in them;"
+        " applied when the hub runs as root; empty (or not root): the hub's own user."
+        " hostPath and NFS volumes keep the owner of what is on disk (fsGroup does not"
+        " apply to them).",
     )
 
     def _owned(self, folder: Path) -> None:
-        if self.folder_owner:
+        # only root can give a folder away; any other user makes it its own
+        if self.folder_owner and os.geteuid() == 0:
             uid, _, gid = self.folder_owner.partition(":")
             os.chown(folder, int(uid), int(gid or -1))
 

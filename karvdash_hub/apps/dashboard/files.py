@@ -101,7 +101,7 @@ class FilesBase(DashboardHandler):
         self._forget()
         length = self.request.headers.get("Content-Length", "")
         chunked = "chunked" in self.request.headers.get("Transfer-Encoding", "").lower()
-        if not (chunked or length.isdigit() and int(length) <= DRAIN_LIMIT):
+        if not (chunked or (length.isdigit() and int(length) <= DRAIN_LIMIT)):
             self.answer_failure()
 
     def answer_failure(self) -> None:

@@ -229,21 +229,21 @@ def _build(recipe: Recipe, log: Log) -> Built:
     log(f"building {recipe.name} from Debian {recipe.suite} ({', '.join(recipe.packages)})")
     work = Path(tempfile.mkdtemp(prefix=f".build-{recipe.slug}-", dir=images_root()))
     try:
-        rootfs = work / "rootfs"
+        tree = work / "rootfs"  # not "rootfs": that is the module
         _stage(recipe, work)
-        rootfs.mmdebstrap(recipe, rootfs, work, log)
+        rootfs.mmdebstrap(recipe, tree, work, log)
         if recipe.finish:
-            rootfs.run(["sh", "-euc", recipe.finish, "sh", str(rootfs)], f"{recipe.name}: finish")
-        packages = rootfs.dpkg_versions(rootfs)
-        pip_freeze = rootfs / recipe.pip.get("venv", "/-").lstrip("/") / "pip-freeze.txt"
+            rootfs.run(["sh", "-euc", recipe.finish, "sh", str(tree)], f"{recipe.name}: finish")
+        packages = rootfs.dpkg_versions(tree)
+        pip_freeze = tree / recipe.pip.get("venv", "/-").lstrip("/") / "pip-freeze.txt"
         if pip_freeze.is_file():
             for line in pip_freeze.read_text().splitlines():
                 name, _, version = line.partition("==")
                 packages[f"pypi:{name.lower()}"] = version
         version = _true_version(recipe, packages)
-        rootfs.clean(rootfs)
-        rootfs_size = sum(p.lstat().st_size for p in rootfs.rglob("*"))
-        rootfs.umoci(recipe, rootfs, work / "oci", key, version)
+        rootfs.clean(tree)
+        rootfs_size = sum(p.lstat().st_size for p in tree.rglob("*"))
+        rootfs.umoci(recipe, tree, work / "oci", key, version)
         index = json.loads((work / "oci" / "index.json").read_text())
         manifest = index["manifests"][0]
         blob = work / "oci" / "blobs" / "sha256" / manifest["digest"].split(":", 1)[1]

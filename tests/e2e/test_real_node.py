@@ -8,13 +8,17 @@ them (``missing_part``)."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 
 import pytest
 import requests
+import yaml
 from conftest import missing_part
 from kubernetes import client
+from support.browser import open_logged_in
 from support.cluster import exec_in, wait_for
+from support.hostile import HOSTILE, INJECTED, clean
 from support.hub import Browser, HubProcess
 
 from karvdash_hub import __version__
@@ -23,6 +27,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 SINGLEUSER = f"karvdash/singleuser:{__version__}"
 POSTGRES = "postgres:17"
+HELLO = "paulbouwer/hello-kubernetes:1.10"
 
 
 @pytest.fixture(scope="module")
@@ -58,13 +63,17 @@ def signed_up(hub, name, password) -> Browser:
     return user
 
 
+def password_of(who: str) -> str:
+    return f"{who}-secret-42"
+
+
 @pytest.fixture(scope="module")
 def users(hub, kube):
     """Two users whose servers run as pods: (name, browser, pod name) each."""
     out = {}
     for who in ("alice", "bob"):
         name = f"{who}{uuid.uuid4().hex[:4]}"
-        browser = signed_up(hub, name, f"{who}-secret-42")
+        browser = signed_up(hub, name, password_of(who))
         server = browser.start_server(name, timeout=300)
         assert server["ready"]
         out[who] = (name, browser, f"jupyter-{name}")
@@ -190,7 +199,7 @@ def test_a_service_over_its_memory_limit_is_oomkilled_and_stopping_it_stops_its_
 ):
     from karvdash_localcluster.images import ensure_images
 
-    ensure_images(real_node["registry"], ["paulbouwer/hello-kubernetes:1.10"], log=lambda _: None)
+    ensure_images(real_node["registry"], [HELLO], log=lambda _: None)
     name, browser, _ = users["alice"]
     service = launch(hub, browser, name, HOG)
     st = wait_for(
@@ -218,3 +227,95 @@ def test_an_image_nobody_built_is_errimagepull_in_the_list_with_the_runtimes_wor
         "a pull error in the list",
     )
     assert "example/never-built:1" in st["warning"]
+
+
+def printer(text: str) -> str:
+    """A template whose one container prints ``text`` (its UTF-8 bytes, passed as base64
+    so that no template variable or YAML can touch them), then sleeps: the python3 of
+    the hello-kubernetes image, as the unprivileged user the restricted policy asks for."""
+    script = (
+        "import base64, sys, time; sys.stdout.buffer.write(base64.b64decode(sys.argv[1]));"
+        " sys.stdout.flush(); time.sleep(3600)"
+    )
+    container = {
+        "name": "printer",
+        "image": HELLO,
+        "command": ["python3", "-c", script, base64.b64encode(text.encode()).decode()],
+        "resources": {
+            "limits": {"memory": "64Mi", "cpu": "200m"},
+            "requests": {"memory": "16Mi", "cpu": "10m"},
+        },
+        "securityContext": {
+            "runAsNonRoot": True,
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+    }
+    docs = [
+        {
+            "kind": "Template",
+            "name": "Log printer",
+            "variables": [{"name": "NAME", "default": "printer"}],
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "$NAME"},
+            "spec": {"selector": {"app": "$NAME"}, "ports": [{"port": 80, "targetPort": 8080}]},
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "$NAME"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "$NAME"}},
+                "template": {
+                    "metadata": {"labels": {"app": "$NAME"}},
+                    "spec": {"terminationGracePeriodSeconds": 1, "containers": [container]},
+                },
+            },
+        },
+    ]
+    return yaml.safe_dump_all(docs, sort_keys=False)
+
+
+def test_what_a_container_prints_is_shown_on_its_service_page_as_text_and_runs_nothing(
+    hub, users, real_node, browser
+):
+    from karvdash_localcluster.images import ensure_images
+
+    ensure_images(real_node["registry"], [HELLO], log=lambda _: None)
+    name, user, _ = users["alice"]
+    corpus = "\n".join(HOSTILE) + "\n"
+    service = launch(hub, user, name, printer(corpus))
+    logs_url = service["api"] + f"services/{service['name']}/logs"
+    context = None
+    try:
+        # the real endpoint: the container's output, read by the kubelet, as it was printed
+        def printed():
+            r = requests.get(logs_url, headers=service["headers"], timeout=60)
+            assert r.status_code == 200, r.text
+            return next((e for e in r.json() if e["log"] == corpus), None)
+
+        entry = wait_for(printed, 180, "the container's output in its log")
+        assert entry["container"] == "printer" and not entry["truncated"]
+        # the service's page in Chromium: the lines as text, verbatim; no script, no dialog
+        context, page, watch = open_logged_in(browser, hub, name, password_of("alice"))
+        page.goto(hub.url + f"/services/karvdash/services/{service['name']}")
+        log = page.wait_for_selector("pre.karvdash-log-text", timeout=30_000)
+        assert log.evaluate("e => e.textContent") == corpus
+        assert log.is_visible() and page.is_visible("#karvdash-logs h3")
+        shown = log.inner_text()
+        assert all(line in shown for line in HOSTILE)
+        assert page.inner_text("#karvdash-logs h3") == f"{entry['pod']} · printer"
+        page.wait_for_timeout(500)  # a late script's error or dialog
+        assert page.evaluate("() => window.__pwned") is None
+        assert page.query_selector_all(INJECTED) == []
+        clean(watch)
+    finally:
+        if context is not None:
+            context.close()
+        requests.delete(
+            service["api"] + f"services/{service['name']}", headers=service["headers"], timeout=60
+        )

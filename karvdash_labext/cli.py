@@ -11,11 +11,20 @@ karvdashctl list_templates
 karvdashctl add_template my.template.yaml
 karvdashctl get_template postgres > postgres.template.yaml
 karvdashctl remove_template my-template
+karvdashctl ls /private
+karvdashctl put results.csv /shared/team/
+karvdashctl get /private/data/ -o data.zip --format zip
+karvdashctl mkdir -p /private/old
+karvdashctl mv /private/a.txt /private/old/a.txt
+karvdashctl cp /private/a.txt /shared/a.txt
+karvdashctl rm -r /private/old
 
-Every command is one row of :data:`COMMANDS`: its help, its arguments, the client
-operation it calls (by default the one of the same name) and how its answer is printed;
-the argument parser and the dispatch are made from that table. An operation of the client
-that has no command is named in :data:`LIBRARY_ONLY` (a test holds the two together).
+Every command is one row of :data:`COMMANDS` (:class:`~karvdash_labext.command.Command`):
+its help, its arguments, the client operation it calls (by default the one of the same
+name) and how its answer is printed; the argument parser and the dispatch are made from
+that table. The file commands' rows are in :mod:`karvdash_labext.filecommands`. An
+operation of the client that has no command is named in :data:`LIBRARY_ONLY` (a test
+holds the two together).
 
 Output: a table or a sentence for people; the answer as JSON with ``--json`` (a template's
 YAML stays text). On an error: ``karvdashctl: <the API's message>`` (and the template's
@@ -28,55 +37,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .client import KarvdashClient, KarvdashError
-
-Argument = tuple[tuple[str, ...], dict[str, Any]]
-
-
-def arg(*flags: str, **options: Any) -> Argument:
-    """An argument of a command, as ``ArgumentParser.add_argument`` takes it."""
-    return flags, options
-
-
-@dataclass(frozen=True)
-class Command:
-    """One karvdashctl command.
-
-    ``inputs`` turns the parsed arguments into the keyword arguments of the client's
-    ``operation``; ``--user`` is passed on as ``user`` when ``for_user``. ``result`` may
-    replace the answer (e.g. an operation that answers nothing); ``show`` prints it for
-    people, and ``--json`` prints it as JSON unless ``text``.
-    """
-
-    name: str
-    help: str
-    description: str
-    show: Callable[[Any], str]
-    arguments: tuple[Argument, ...] = ()
-    inputs: Callable[[argparse.Namespace], dict[str, Any]] = lambda args: {}
-    operation: str = ""  # the client's method; "" means the one named like the command
-    for_user: bool = True
-    text: bool = False
-    result: Callable[[argparse.Namespace, Any], Any] | None = None
-
-    def __post_init__(self):
-        if not self.operation:
-            object.__setattr__(self, "operation", self.name)
-
-
-def table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
-    cells = [[title for _, title in columns]]
-    for row in rows:
-        cells.append(["" if row.get(key) is None else str(row.get(key)) for key, _ in columns])
-    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells
-    )
+from .command import Command, arg, table
+from .filecommands import FILE_COMMANDS
 
 
 def parse_variables(pairs: list[str]) -> dict:
@@ -289,16 +255,19 @@ _COMMANDS = (
         show=lambda r: f"removed template {r['removed']}",
     ),
 )
-COMMANDS: dict[str, Command] = {c.name: c for c in _COMMANDS}
+COMMANDS: dict[str, Command] = {c.name: c for c in (*_COMMANDS, *FILE_COMMANDS)}
 
-# operations of the client that are for programs, not for the command line
-LIBRARY_ONLY: frozenset[str] = frozenset()
+# operations of the client that are for programs, not for the command line (the resumable
+# upload's steps: ``put`` goes through them for a large file)
+LIBRARY_ONLY: frozenset[str] = frozenset(
+    {"create_upload", "upload_status", "upload_chunk", "cancel_upload"}
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="karvdashctl",
-        description="Launch and manage Karvdash services and templates.",
+        description="Launch and manage Karvdash services and templates, and your files.",
         epilog="URL and token come from --url/--token, KARVDASH_API_URL/KARVDASH_API_TOKEN"
         " (set in every Karvdash server), or ~/.config/karvdash/config.json.",
     )
@@ -319,11 +288,14 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> Any:
     """Call the API for the parsed command line; its answer (what ``show`` prints)."""
     command = COMMANDS[args.command]
+    inputs = command.inputs(args)  # a bad argument needs no server to say so
+    if command.for_user:
+        inputs["user"] = args.user
     with KarvdashClient(url=args.url, token=args.token) as client:
-        inputs = command.inputs(args)
-        if command.for_user:
-            inputs["user"] = args.user
-        answer = getattr(client, command.operation)(**inputs)
+        if command.run:
+            answer = command.run(client, **inputs)
+        else:
+            answer = getattr(client, command.operation)(**inputs)
     return command.result(args, answer) if command.result else answer
 
 

@@ -25,19 +25,41 @@ Without a URL or a token the constructor raises ``KarvdashError`` (status 0, rea
 ``no-url`` or ``no-token``) saying what to set. Every other failure is described in
 :mod:`karvdash_labext.api`: a ``KarvdashError`` with the API's status, reason and message,
 or status 0 and reason ``unreachable`` when there is no answer at all. Requests follow
-redirects and time out after ``timeout`` seconds (60).
+redirects and time out after ``timeout`` seconds (60) without a byte sent or received.
+
+Files go both ways without being held in memory: an upload's body (a binary file, an
+iterable of bytes, bytes) is sent as it is read, a download is written to its file object
+as it arrives; the asynchronous client reads and writes those files in a thread. On top
+of the file operations both clients have ``put``, ``put_folder`` and ``get``
+(:mod:`karvdash_labext.files`): a file of more than ``chunk_size`` bytes (8 MiB) goes up in
+chunks that resume after a dropped connection, and a download is renamed into place only
+once complete.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import os
+import stat
+from collections.abc import AsyncIterable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from .api import OPERATIONS, Call, KarvdashError, Operations, read_answer, unreachable
+from .api import (
+    OPERATIONS,
+    Call,
+    KarvdashError,
+    Operations,
+    read_answer,
+    streamed,
+    streaming,
+    unreachable,
+)
+from .files import CHUNK_SIZE, PIECE, RETRIES, Transfers, Window, adrive, drive
 
 __all__ = [
     "OPERATIONS",
@@ -97,23 +119,79 @@ def _options(token: str, timeout: float) -> dict[str, Any]:
     }
 
 
-class KarvdashClient(Operations):
+def _length(content: Any) -> int | None:
+    """The size of a raw body, when it can be known before it is read."""
+    if isinstance(content, (bytes, Window)):
+        return len(content)
+    try:
+        info = os.fstat(content.fileno())
+        return info.st_size - content.tell() if stat.S_ISREG(info.st_mode) else None
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _request(call: Call) -> dict[str, Any]:
+    """The arguments of the httpx request (but the URL) for ``call``."""
+    content = call.content
+    if isinstance(content, (bytearray, memoryview)):
+        content = bytes(content)
+    headers = dict(call.headers)
+    length = _length(content) if content is not None else None
+    if length is not None:
+        headers["Content-Length"] = str(length)
+    return {
+        "method": call.method,
+        "params": call.query,
+        "json": call.body,
+        "content": content,
+        "headers": headers,
+    }
+
+
+async def _read_in_thread(content: Any):
+    """A raw body for the asynchronous client: an iterable or a file read in a thread."""
+    if hasattr(content, "read"):
+        read, end = functools.partial(content.read, PIECE), b""
+    else:
+        read, end = functools.partial(next, iter(content), None), None
+    while (piece := await asyncio.to_thread(read)) != end:
+        if piece:
+            yield piece
+
+
+class KarvdashClient(Operations, Transfers):
     """The synchronous client: ``KarvdashClient().list_services()``. Close it (or use it
     in ``with``) to close its connections."""
 
-    def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 60):
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        timeout: float = 60,
+        chunk_size: int = CHUNK_SIZE,
+        retries: int = RETRIES,
+    ):
         self.url, self.token = discover(url, token)
-        self.timeout = timeout
+        self.timeout, self.chunk_size, self.retries = timeout, chunk_size, retries
         self.session = httpx.Client(**_options(self.token, timeout))
 
     def _send(self, call: Call) -> Any:
+        request = _request(call)
         try:
-            response = self.session.request(
-                call.method, self.url + call.path, params=call.query, json=call.body
-            )
+            with self.session.stream(url=self.url + call.path, **request) as response:
+                if streaming(call, response):
+                    size = 0
+                    for piece in response.iter_bytes(PIECE):
+                        call.sink.write(piece)
+                        size += len(piece)
+                    return streamed(response, size)
+                response.read()
         except (httpx.HTTPError, httpx.InvalidURL) as err:
             raise unreachable(self.url, err) from None
         return read_answer(call, response)
+
+    def _drive(self, plan) -> Any:
+        return drive(self._send, plan)
 
     def close(self) -> None:
         self.session.close()
@@ -125,25 +203,44 @@ class KarvdashClient(Operations):
         self.close()
 
 
-class AsyncKarvdashClient(Operations):
+class AsyncKarvdashClient(Operations, Transfers):
     """The asynchronous client: ``await AsyncKarvdashClient().list_services()``, never
     blocking the event loop while the API answers. Close it with ``await aclose()`` (or use
     it in ``async with``). The constructor reads the config file if it needs it: pass
     ``url`` and ``token`` to avoid even that."""
 
-    def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 60):
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        timeout: float = 60,
+        chunk_size: int = CHUNK_SIZE,
+        retries: int = RETRIES,
+    ):
         self.url, self.token = discover(url, token)
-        self.timeout = timeout
+        self.timeout, self.chunk_size, self.retries = timeout, chunk_size, retries
         self.session = httpx.AsyncClient(**_options(self.token, timeout))
 
     async def _send(self, call: Call) -> Any:
+        request = _request(call)
+        content = request["content"]
+        if content is not None and not isinstance(content, bytes | AsyncIterable):
+            request["content"] = _read_in_thread(content)
         try:
-            response = await self.session.request(
-                call.method, self.url + call.path, params=call.query, json=call.body
-            )
+            async with self.session.stream(url=self.url + call.path, **request) as response:
+                if streaming(call, response):
+                    size = 0
+                    async for piece in response.aiter_bytes(PIECE):
+                        await asyncio.to_thread(call.sink.write, piece)
+                        size += len(piece)
+                    return streamed(response, size)
+                await response.aread()
         except (httpx.HTTPError, httpx.InvalidURL) as err:
             raise unreachable(self.url, err) from None
         return read_answer(call, response)
+
+    def _drive(self, plan) -> Any:
+        return adrive(self._send, plan)
 
     async def aclose(self) -> None:
         await self.session.aclose()

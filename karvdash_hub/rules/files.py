@@ -70,6 +70,12 @@ _EXTRA_TYPES = {
 }
 
 
+def is_number(text: str | None) -> bool:
+    """Whether ``text`` is a whole number in ASCII digits (``str.isdigit`` also takes
+    digits such as '²' that ``int`` refuses)."""
+    return bool(text) and text.isascii() and text.isdigit()
+
+
 class PathError(ValueError):
     """A path or a name that cannot name anything in a domain; the message says why."""
 
@@ -198,7 +204,7 @@ def page_bounds(offset: str | None, limit: str | None) -> tuple[int, int]:
     def number(text, default, what):
         if text is None or text == "":
             return default
-        if not text.isdigit():
+        if not is_number(text):
             raise PathError(f"{what} is a whole number, not {text!r}")
         return int(text)
 
@@ -227,7 +233,7 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     if unit.strip().lower() != "bytes" or "," in spec:
         return None
     first, dash, last = spec.strip().partition("-")
-    if not dash or not (first.isdigit() or first == "") or not (last.isdigit() or last == ""):
+    if not dash or not (is_number(first) or first == "") or not (is_number(last) or last == ""):
         return None
     if first == "":
         if last == "":

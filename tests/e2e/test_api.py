@@ -131,6 +131,14 @@ def test_the_openapi_document_is_valid_and_names_every_operation(spec):
         "add_template",
         "get_template",
         "remove_template",
+        "stat_file",
+        "upload_file",
+        "make_folder",
+        "delete_file",
+        "create_upload",
+        "upload_status",
+        "upload_chunk",
+        "cancel_upload",
     }
 
 

@@ -5,7 +5,8 @@ API's JSON shapes (this tests the client, not the dashboard: tests/e2e/test_api.
 the real service). The first part of a path chooses how the server behaves: ``/api/``
 answers like the API, ``/slow/`` too but half a second late, ``/down/`` is a proxy whose
 upstream is gone (502, HTML), ``/page/`` is a web page instead of the API (200, HTML),
-``/odd/`` answers errors whose JSON is not an object.
+``/odd/`` answers errors whose JSON is not an object. (The file transfers, against a server
+that keeps files, are in test_client_files.py.)
 """
 
 from __future__ import annotations
@@ -82,12 +83,22 @@ NAMESPACE = {
     "quota": [{"resource": "pods", "used": "1", "hard": "50"}],
 }
 VIOLATIONS = ["ClusterRoleBinding x: not allowed", "Namespace y: not allowed"]
+ENTRY = {"domain": "private", "path": "a b.txt", "name": "a b.txt", "type": "file", "size": 5}
+UPLOAD = {"id": "u1", "domain": "private", "path": "big", "size": 9, "offset": 0, "expires": 1}
+FILE_BYTES = b"hello"
 
 
-def api(method: str, route: str, body: dict | None) -> tuple[int, object]:
-    """The API's answers, in its JSON shapes."""
+def api(method: str, route: str, body: dict | None, query: str = "") -> tuple[int, object]:
+    """The API's answers, in its JSON shapes (a download: bytes)."""
     kind, _, name = route.partition("/")
     name = unquote(name)
+    if kind == "files":
+        if method == "GET" and "download=1" in query:
+            return 200, FILE_BYTES
+        return {"DELETE": (204, None), "PUT": (201, ENTRY)}.get(method, (200, ENTRY))
+    if kind == "uploads":
+        answers = {"POST": (201, UPLOAD), "DELETE": (204, None), "PATCH": (200, UPLOAD)}
+        return answers.get(method, (200, UPLOAD))
     if (method, route) == ("GET", "user"):
         return 200, USER
     if (method, route) == ("GET", "services"):
@@ -130,6 +141,7 @@ class Seen:
     target: str  # path and query
     authorization: str | None
     body: dict | None
+    content: bytes | None = None  # a body that is not JSON
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -140,14 +152,20 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length)) if length else None
+        data = self.rfile.read(length) if length else None
+        body = content = None
+        if self.headers.get("Content-Type") == "application/json":
+            body = json.loads(data)
+        else:
+            content = data
         self.server.seen.append(
-            Seen(self.command, self.path, self.headers.get("Authorization"), body)
+            Seen(self.command, self.path, self.headers.get("Authorization"), body, content)
         )
-        mode, _, route = urlsplit(self.path).path.lstrip("/").partition("/")
+        target = urlsplit(self.path)
+        mode, _, route = target.path.lstrip("/").partition("/")
         if mode == "slow":
             time.sleep(0.5)
-        status, answer = api(self.command, route, body)
+        status, answer = api(self.command, route, body, target.query)
         ctype = "application/json"
         if mode == "down":
             status, ctype, answer = 502, "text/html", "<html>Bad Gateway</html>"
@@ -155,18 +173,22 @@ class Handler(BaseHTTPRequestHandler):
             status, ctype, answer = 200, "text/html", "<html>Sign in</html>"
         elif mode == "odd" and status >= 400:
             answer = ["not", "an", "object"]
-        if isinstance(answer, str):
+        if isinstance(answer, bytes):
+            ctype, data = "text/plain", answer
+        elif isinstance(answer, str):
             ctype = "text/yaml" if mode == "api" else ctype
             data = answer.encode()
         else:
             data = b"" if answer is None else json.dumps(answer).encode()
         self.send_response(status)
+        if isinstance(answer, bytes):
+            self.send_header("Content-Disposition", "attachment; filename*=UTF-8''a%20b.txt")
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
 
-    do_POST = do_DELETE = do_GET
+    do_POST = do_DELETE = do_PUT = do_PATCH = do_GET
 
 
 @pytest.fixture(scope="module")
@@ -225,6 +247,17 @@ SAMPLES = {
     "add_template": (("kind: Template\n", "mine"), {"user": "bob"}),
     "get_template": (("post gres",), {}),
     "remove_template": (("notes-board",), {"user": "bob"}),
+    "stat_file": (("private", "a b/c?#%.txt"), {"user": "bob", "sort": "size", "limit": 10}),
+    "download_file": (("shared", "data", io.BytesIO()), {"format": "tar.gz", "user": "bob"}),
+    "upload_file": (("private", "a b.txt", b"hello"), {"overwrite": True, "user": "bob"}),
+    "make_folder": (("private", "new/folder"), {"parents": True, "user": "bob"}),
+    "move_file": (("private", "a b.txt", "old/a b.txt"), {"user": "bob"}),
+    "copy_file": (("private", "a b.txt", "shared", "a b.txt"), {"overwrite": True}),
+    "delete_file": (("private", "old"), {"recursive": True, "user": "bob"}),
+    "create_upload": (("private", "big", 9), {"parents": True, "user": "bob"}),
+    "upload_status": (("u1",), {}),
+    "upload_chunk": (("u1", 0, b"123456789"), {}),
+    "cancel_upload": (("u1",), {}),
 }
 
 
@@ -245,7 +278,13 @@ async def test_the_sync_and_async_clients_send_the_same_described_request(server
     expected = describe(name, *args, **kwargs)
     query = f"?{urlencode(expected.query)}" if expected.query else ""
     assert requests[0] == [
-        Seen(expected.method, f"/api/{expected.path}{query}", f"token {TOKEN}", expected.body)
+        Seen(
+            expected.method,
+            f"/api/{expected.path}{query}",
+            f"token {TOKEN}",
+            expected.body,
+            expected.content,
+        )
     ]
 
 
@@ -423,6 +462,13 @@ ARGV = {
     "add_template": ["-", "--id", "mine"],
     "get_template": ["postgres"],
     "remove_template": ["mine"],
+    "ls": ["/private/data", "--sort", "size", "--reverse"],
+    "get": ["/shared/data/", "-o", "data.zip", "--format", "zip"],
+    "put": ["a.csv", "b.csv", "/shared/team/", "-f"],
+    "mkdir": ["-p", "/private/a/b"],
+    "mv": ["/private/a.txt", "/private/old/"],
+    "cp": ["/private/a.txt", "/shared/"],
+    "rm": ["-r", "/private/old"],
 }
 
 
@@ -435,7 +481,8 @@ def test_each_command_passes_arguments_its_client_operation_takes(name, monkeypa
     inputs = command.inputs(args)
     if command.for_user:
         inputs["user"] = args.user
-    inspect.signature(getattr(KarvdashClient, command.operation)).bind(None, **inputs)
+    called = command.run or getattr(KarvdashClient, command.operation)
+    inspect.signature(called).bind(None, **inputs)
 
 
 def test_the_main_help_lists_every_command_with_its_help():

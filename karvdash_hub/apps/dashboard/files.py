@@ -101,7 +101,7 @@ class FilesBase(DashboardHandler):
         self._forget()
         length = self.request.headers.get("Content-Length", "")
         chunked = "chunked" in self.request.headers.get("Transfer-Encoding", "").lower()
-        if not (chunked or (length.isdigit() and int(length) <= DRAIN_LIMIT)):
+        if not (chunked or (rules.is_number(length) and int(length) <= DRAIN_LIMIT)):
             self.answer_failure()
 
     def answer_failure(self) -> None:
@@ -160,7 +160,7 @@ class FilesHandler(FilesBase):
                 path,
                 overwrite=yes(self.get_query_argument("overwrite", None)),
                 parents=yes(self.get_query_argument("parents", None)),
-                size=int(length) if length and length.isdigit() else None,
+                size=int(length) if rules.is_number(length) else None,
             )
         else:
             self.body = bytearray()

@@ -40,7 +40,7 @@ class ServiceLogsHandler(DashboardHandler):
     async def get(self, name):
         user = await self.target_user()
         lines = self.get_query_argument("lines", None)
-        if lines is not None and not lines.isdigit():
+        if lines is not None and not (lines.isascii() and lines.isdigit()):
             raise ApiError("bad-request", '"lines" is a whole number of lines')
         self.reply(await self.inspector.logs(user, name, int(lines) if lines else None))
 

@@ -110,7 +110,7 @@ class UploadHandler(UploadBase):
         upload_id = self.path_args[0]
         fields, user, offset = await self.state(upload_id)
         claimed = self.request.headers.get("Upload-Offset", "")
-        if not claimed.isdigit():
+        if not rules.is_number(claimed):
             raise ApiError("bad-request", "send the chunk's offset: 'Upload-Offset: <bytes>'")
         if int(claimed) != offset:
             raise ApiError(
@@ -119,7 +119,7 @@ class UploadHandler(UploadBase):
                 offset=offset,
             )
         length = self.request.headers.get("Content-Length")
-        if length and length.isdigit() and offset + int(length) > fields["s"]:
+        if rules.is_number(length) and offset + int(length) > fields["s"]:
             raise ApiError(
                 "too-large",
                 f"this chunk goes past the upload's size ({fields['s']} bytes)",

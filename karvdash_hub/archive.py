@@ -83,10 +83,12 @@ class ChunkSink:
         self.cancelled.set()
 
 
-def _files(folder: int):
-    """(archive name, kind, stat, open descriptor or None) of everything to archive."""
+def _files(folder: int, top: str):
+    """(archive name, kind, stat, open descriptor or None) of everything to archive, each
+    name under ``top`` (the folder's own name: the archive opens into that folder)."""
+    yield top, "folder", os.fstat(folder), None
     for dirpath, dirnames, filenames, dirfd in os.fwalk(".", dir_fd=folder):
-        base = dirpath[2:] if dirpath.startswith("./") else ""
+        base = top + ("/" + dirpath[2:] if dirpath.startswith("./") else "")
         keep = []
         for name in sorted(dirnames):
             try:
@@ -97,7 +99,7 @@ def _files(folder: int):
             if not stat.S_ISDIR(st.st_mode):
                 continue  # a link to a folder: left out (fwalk does not enter it either)
             keep.append(name)
-            yield f"{base}/{name}" if base else name, "folder", st, None
+            yield f"{base}/{name}", "folder", st, None
         dirnames[:] = keep
         for name in sorted(filenames):
             try:
@@ -110,18 +112,19 @@ def _files(folder: int):
                 os.close(fd)
                 continue
             os.set_blocking(fd, True)
-            yield f"{base}/{name}" if base else name, "file", st, fd
+            yield f"{base}/{name}", "file", st, fd
 
 
 def _zip_time(mtime: float) -> tuple:
     return time.localtime(max(mtime, 315532800))[:6]  # zip cannot say before 1980
 
 
-def write_archive(folder: int, fmt: str, sink) -> None:
-    """Write the folder ``folder`` (a descriptor, not closed here) as ``fmt`` to ``sink``."""
+def write_archive(folder: int, fmt: str, sink, top: str) -> None:
+    """Write the folder ``folder`` (a descriptor, not closed here) as ``fmt`` to ``sink``,
+    everything in it under ``top/``, as archives of a folder usually are."""
     if fmt == "zip":
         with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-            for name, kind, st, fd in _files(folder):
+            for name, kind, st, fd in _files(folder, top):
                 if kind == "folder":
                     info = zipfile.ZipInfo(name + "/", _zip_time(st.st_mtime))
                     info.external_attr = (0o40755 << 16) | 0x10
@@ -141,7 +144,7 @@ def write_archive(folder: int, fmt: str, sink) -> None:
             gzip.GzipFile(fileobj=sink, mode="wb", compresslevel=1, mtime=0) as packed,
             tarfile.open(fileobj=packed, mode="w|", format=tarfile.PAX_FORMAT) as archive,
         ):
-            for name, kind, st, fd in _files(folder):
+            for name, kind, st, fd in _files(folder, top):
                 info = tarfile.TarInfo(name)
                 info.mtime = int(st.st_mtime)
                 info.mode = stat.S_IMODE(st.st_mode)

@@ -26,6 +26,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from .errors import ApiError
+from .rules import files as rules
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -206,6 +207,8 @@ def make_folders(root_fd: int, names: tuple[str, ...], where: str, owner=None) -
     folders on the way (owned by ``owner``, mode 0755)."""
     for depth in range(1, len(names)):
         with locate(root_fd, names[:depth], where) as loc:
+            if loc.name is None:  # a link to a folder above: it exists
+                continue
             try:
                 os.mkdir(loc.name, 0o755, dir_fd=loc.folder)
                 chown_at(loc.folder, loc.name, owner)
@@ -266,8 +269,12 @@ def copy_data(src: int, dst: int, size: int) -> None:
 
 def copy_tree(src_fd: int, dst_fd: int, owner=None) -> None:
     """Copy the regular files and folders of the folder ``src_fd`` into the (empty) folder
-    ``dst_fd``; links and special files are left out. Descriptors only, never paths."""
+    ``dst_fd``; links, special files and the dashboard's temporary names (uploads in
+    progress, and so the copy itself when it is made inside what it copies) are left
+    out. Descriptors only, never paths."""
     for entry in os.scandir(src_fd):
+        if rules.is_hidden_work(entry.name):  # uploads in progress, and this very copy
+            continue
         st = entry.stat(follow_symlinks=False)
         if stat.S_ISDIR(st.st_mode):
             os.mkdir(entry.name, 0o755, dir_fd=dst_fd)

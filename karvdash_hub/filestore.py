@@ -245,9 +245,10 @@ class FileStore(LoggingConfigurable):
         for item in os.scandir(folder):
             if rules.is_hidden_work(item.name) and item.name.endswith(".part"):
                 try:
-                    if item.stat(follow_symlinks=False).st_mtime < cutoff:
+                    st = item.stat(follow_symlinks=False)
+                    if stat.S_ISREG(st.st_mode) and st.st_mtime < cutoff:
                         os.unlink(item.name, dir_fd=folder)
-                except FileNotFoundError:
+                except OSError:  # gone, or not ours to remove: never in the upload's way
                     pass
 
     def make_folder(self, domain: str, user: str, path: str, parents: bool = False) -> tuple:

@@ -116,18 +116,20 @@ def test_files_go_up_come_back_and_move_around_with_karvdashctl(ctl):
     assert out.startswith("downloaded /private/data/sub/b.bin to back/b.bin")
     assert (work / "back" / "b.bin").read_bytes() == expected["sub/b.bin"]
 
-    # a folder: its archive, zip by default or tar.gz
+    # a folder: its archive (opening into a folder of its name), zip by default or tar.gz
+    inside = {f"data/{n}": v for n, v in expected.items()}
     out = ctl("get", "/private/data/").stdout
     assert out.startswith("downloaded /private/data/ to data.zip")
     with zipfile.ZipFile(work / "data.zip") as archive:
         members = set(archive.namelist())
-        assert {"a.txt", "sub/b.bin"} <= members and {"sub/", "empty/"} <= members
-        assert {n: archive.read(n) for n in expected} == expected
+        assert {"data/a.txt", "data/sub/b.bin"} <= members
+        assert {"data/sub/", "data/empty/"} <= members
+        assert {n: archive.read(n) for n in inside} == inside
     ctl("get", "/private/data/", "-o", "copy.tgz", "--format", "tar.gz")
     with tarfile.open(work / "copy.tgz", "r:gz") as archive:
-        assert {"a.txt", "sub/b.bin", "sub", "empty"} <= set(archive.getnames())
-        assert {n: archive.extractfile(n).read() for n in expected} == expected
-        assert archive.getmember("empty").isdir()
+        assert {"data/a.txt", "data/sub/b.bin", "data/sub", "data/empty"} <= set(archive.getnames())
+        assert {n: archive.extractfile(n).read() for n in inside} == inside
+        assert archive.getmember("data/empty").isdir()
 
     # mkdir, mv, cp to /shared, rm -r
     assert ctl("mkdir", "/private/old").stdout == "made /private/old/\n"

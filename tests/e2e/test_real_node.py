@@ -115,6 +115,41 @@ def test_files_written_in_a_pod_are_the_users_own_on_the_host_and_shared_is_shar
     assert seen.strip() == mark and (files / "shared" / f"{mark}.txt").exists()
 
 
+def test_the_files_api_and_the_pods_see_the_same_files_owned_by_the_notebooks_user(hub, users):
+    """What the dashboard writes is in the pod at /private, and the notebook's user (uid
+    1000) may change it; what the pod writes is listed and downloaded by the dashboard;
+    karvdashctl in the pod reaches the same files."""
+    (alice, browser, alice_pod), (bob, _, bob_pod) = users["alice"], users["bob"]
+    ns = hub.namespace(alice)
+    token = browser.api("POST", f"/users/{alice}/tokens", json={"note": "files"}).json()["token"]
+    api = hub.url + "/services/karvdash/api/"
+    auth = {"Authorization": f"token {token}"}
+    mark = uuid.uuid4().hex
+    r = requests.put(api + "files/private/up/from-dashboard.txt?parents=1", data=mark, headers=auth)
+    assert r.status_code == 201, r.text
+    assert sh(hub.kubeconfig, ns, alice_pod, "cat /private/up/from-dashboard.txt") == mark
+    # the notebook's user owns it: it can write to it and in its folder
+    sh(hub.kubeconfig, ns, alice_pod, "echo more >> /private/up/from-dashboard.txt")
+    sh(hub.kubeconfig, ns, alice_pod, "echo pod > /private/up/from-pod.txt && id -u")
+    listed = requests.get(api + "files/private/up", headers=auth).json()["entries"]
+    assert [e["name"] for e in listed] == ["from-dashboard.txt", "from-pod.txt"]
+    got = requests.get(api + "files/private/up/from-pod.txt?download=1", headers=auth)
+    assert got.text == "pod\n"
+    # karvdashctl in the pod, straight to the dashboard
+    out = sh(hub.kubeconfig, ns, alice_pod, "karvdashctl ls /private/up")
+    assert "from-dashboard.txt" in out and "from-pod.txt" in out
+    sh(hub.kubeconfig, ns, alice_pod, "karvdashctl cp /private/up/from-pod.txt /shared/p.txt")
+    assert sh(hub.kubeconfig, hub.namespace(bob), bob_pod, "cat /shared/p.txt") == "pod\n"
+    # bob's pod cannot name alice's private files through the API either
+    code, out = exec_in(
+        hub.kubeconfig,
+        hub.namespace(bob),
+        bob_pod,
+        ["karvdashctl", "--user", alice, "ls", "/private/up"],
+    )
+    assert code != 0 and "no such folder" in out and "from-dashboard" not in out, out
+
+
 def test_karvdashctl_in_the_pod_launches_postgres_that_only_its_namespace_reaches(hub, users):
     (alice, _, alice_pod), (bob, _, bob_pod) = users["alice"], users["bob"]
     ns = hub.namespace(alice)

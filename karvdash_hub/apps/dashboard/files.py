@@ -304,7 +304,7 @@ class FilesHandler(FilesBase):
 
         def make():
             try:
-                archive.write_archive(folder, fmt, sink)
+                archive.write_archive(folder, fmt, sink, name)
             except BaseException as err:  # handed to the loop, which decides
                 sink.close_with(err)
             else:

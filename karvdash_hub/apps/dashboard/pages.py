@@ -8,7 +8,10 @@ Pages (each a shell that its script fills from the REST API):
 - ``templates``: the catalogue, adding (upload or paste), download and removal;
   ``templates/<id>``: the launch form made from the template's variables;
 - ``namespace``: the namespace's quota and use (``?user=`` for admins);
-- ``files``, ``images``: their places in the navigation; ``about``.
+- ``files``: the file browser of the private and shared domains;
+  ``files/private/<path>`` and ``files/shared/<path>``: a folder of either (links and the
+  back button open it; ``?user=`` for admins, for another user's private files);
+- ``images``: its place in the navigation; ``about``.
 
 A service or template page of anything that is not the user's is a 404, for admins too
 unless they name the user (``?user=``). The users' page is the hub's
@@ -94,8 +97,21 @@ class NamespacePage(PageHandler):
         self.render_page("karvdash-namespace.html", page_title=f"Namespace of {user}", owner=user)
 
 
+class FilesPage(PageHandler):
+    """The files of the private and shared domains: the page's script reads the domain
+    and the folder from the page's own path (so that the back button, which changes
+    only the path, opens the folder it names) and lists it through the API, which says
+    whether it exists."""
+
+    active_page = "files"
+
+    async def get(self):
+        user = await self.page_user(self.get_query_argument("user", None))
+        self.render_page("karvdash-files.html", page_title="Files", owner=user)
+
+
 class PlaceholderPage(PageHandler):
-    """Files and Images: their places in the navigation, saying where to go meanwhile."""
+    """Images: its place in the navigation, saying where to go meanwhile."""
 
     def initialize(self, key: str, title: str):
         self.active_page, self.title = key, title
@@ -191,7 +207,7 @@ def page_routes(prefix: str) -> list[tuple]:
         (prefix + "templates", TemplatesPage),
         (prefix + r"templates/([^/]+)", TemplatePage),
         (prefix + "namespace", NamespacePage),
-        (prefix + "files", PlaceholderPage, {"key": "files", "title": "Files"}),
+        (prefix + r"files(?:/|/(?:private|shared)(?:/.*)?)?", FilesPage),
         (prefix + "images", PlaceholderPage, {"key": "images", "title": "Images"}),
         (prefix + "about", AboutPage),
     ]

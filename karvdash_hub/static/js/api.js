@@ -14,6 +14,8 @@ export class ApiError extends Error {
     this.reason = (body && body.reason) || "error";
     this.where = body && body.where;
     this.violations = (body && body.violations) || [];
+    // the whole answer, for what a reason adds (an upload's `offset`, ...)
+    this.details = body || {};
     // no answer from the service itself: down, restarting, or unreachable
     this.unavailable = this.reason === "unavailable";
   }
@@ -25,12 +27,12 @@ function unavailable(message) {
   return new ApiError(0, { reason: "unavailable", message });
 }
 
-async function send(url, options) {
+async function send(url, options, timeout = TIMEOUT_MS) {
   let response;
   try {
     response = await fetch(url, {
       credentials: "same-origin",
-      signal: AbortSignal.timeout(TIMEOUT_MS),
+      signal: AbortSignal.timeout(timeout),
       ...options,
     });
   } catch (err) {
@@ -82,21 +84,39 @@ export class Dashboard {
     return body;
   }
 
-  /** Call the API: `path` relative to .../api/; `query` an object; `body` sent as JSON. */
-  async call(method, path, { query = {}, body, text = false } = {}) {
-    if (!this.xsrf) await this.login();
+  /** The URL of an API path (relative to .../api/) with a query (an object). */
+  url(path, query = {}) {
     const search = new URLSearchParams(query).toString();
-    const url = this.api + path + (search ? `?${search}` : "");
+    return this.api + path + (search ? `?${search}` : "");
+  }
+
+  /** The service's XSRF token, for requests a page makes itself (uploads, previews). */
+  async token() {
+    if (!this.xsrf) await this.login();
+    return this.xsrf;
+  }
+
+  /**
+   * Call the API: `path` relative to .../api/; `query` an object; `body` sent as JSON;
+   * `timeout` in milliseconds (for operations that take long: copying a big folder).
+   */
+  async call(method, path, { query = {}, body, text = false, timeout = TIMEOUT_MS } = {}) {
+    if (!this.xsrf) await this.login();
+    const url = this.url(path, query);
     const request = () =>
-      send(url, {
-        method,
-        headers: {
-          Accept: text ? "application/yaml, application/json" : "application/json",
-          "X-XSRFToken": this.xsrf,
-          ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+      send(
+        url,
+        {
+          method,
+          headers: {
+            Accept: text ? "application/yaml, application/json" : "application/json",
+            "X-XSRFToken": this.xsrf,
+            ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+        timeout,
+      );
     let response = await request();
     if (response.status === 401 && !this.loggedIn) {
       await this.login();

@@ -110,3 +110,29 @@ export function ownerQuery(root) {
   const { owner, me } = root.dataset;
   return owner && owner !== me ? `?user=${encodeURIComponent(owner)}` : "";
 }
+
+/** A size in bytes as people read it ("1.5 MiB"), and the exact count for a title. */
+export function humanSize(bytes) {
+  const exact = `${Number(bytes).toLocaleString()} bytes`;
+  if (!Number.isFinite(bytes) || bytes < 1024) return { text: `${bytes} B`, title: exact };
+  const units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+  let value = bytes;
+  let unit = "B";
+  for (const next of units) {
+    if (value < 1024) break;
+    value /= 1024;
+    unit = next;
+  }
+  const digits = value < 10 ? 1 : 0;
+  return { text: `${value.toFixed(digits)} ${unit}`, title: exact };
+}
+
+const WHEN = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+/** A <time> element with an ISO time as a date and time of the reader's locale. */
+export function when(iso) {
+  const then = Date.parse(iso);
+  if (Number.isNaN(then)) return el("time", { text: "" });
+  const date = new Date(then);
+  return el("time", { datetime: iso, title: date.toLocaleString(), text: WHEN.format(date) });
+}

@@ -51,22 +51,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from support.browser import Api, approve, token_for  # noqa: E402
+from support.cluster import wait_for  # noqa: E402
 from support.hub import Browser, HubProcess  # noqa: E402
 
 from karvdash_hub import __version__  # noqa: E402
 
 USER, PASSWORD = "bench", "bench-secret-7"
 IMAGES = [f"karvdash/singleuser:{__version__}", "postgres:17"]
-
-
-def wait(predicate, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def pods(core: client.CoreV1Api, namespace: str, selector: str = "") -> list:
@@ -93,7 +84,7 @@ def lab_ready(hub: HubProcess, timeout: float) -> float:
         r = b.get(lab, timeout=60)
         return r.status_code == 200 and urlparse(r.url).path == lab and "JupyterLab" in r.text
 
-    wait(answers, timeout, f"{lab} on {hub.url}")
+    wait_for(answers, timeout, f"{lab} on {hub.url}", interval=0.1)
     return time.perf_counter() - t
 
 
@@ -111,7 +102,7 @@ def stop_server(hub: HubProcess, core: client.CoreV1Api | None) -> float:
             return False
         return core is None or not pods(core, hub.namespace(USER))
 
-    wait(gone, 120, "the server to stop")
+    wait_for(gone, 120, "the server to stop")
     return time.perf_counter() - t
 
 
@@ -153,7 +144,7 @@ def stop_service(api: Api, core: client.CoreV1Api, namespace: str, name: str) ->
             and not claims(namespace, label_selector=selector).items
         )
 
-    wait(gone, 120, f"{name}'s pods and volume claim to be gone")
+    wait_for(gone, 120, f"{name}'s pods and volume claim to be gone")
 
 
 def show(label: str, values: list[float], extra: str = "") -> None:

@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from support.hub import Browser
+from support.browser import approve, token_for
 
 from karvdash_labext.client import KarvdashClient
 
@@ -24,15 +24,9 @@ MiB = 1 << 20
 
 
 def user_token(hub, name, password):
-    b, admin = Browser(hub), Browser(hub)
     if name != "admin":
-        b.signup(name, password)
-        assert admin.login("admin", hub.admin_password)
-        admin.get(f"/hub/authorize/{name}")
-    assert b.login(name, password)
-    r = b.api("POST", f"/users/{name}/tokens", json={"note": "tests"})
-    assert r.status_code == 201, r.text
-    return r.json()["token"]
+        approve(hub, name, password)
+    return token_for(hub, name, password)
 
 
 @pytest.fixture(scope="module")

@@ -23,11 +23,6 @@ from pathlib import Path
 import pytest
 from support.browser import (
     PHONE,
-    Api,
-    approve,
-    open_logged_in,
-    screenshots_folder,
-    token_for,
 )
 from support.cluster import wait_for
 from support.hostile import HOSTILE, INJECTED, clean
@@ -35,7 +30,6 @@ from support.hostile import HOSTILE, INJECTED, clean
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 S = "/services/karvdash/"
-PASSWORDS = {"alice": "alice-secret-9", "bob": "bob-secret-99"}
 MIB = 1024 * 1024
 
 #: the hostile texts that can be file names (no "/", at most 255 bytes)
@@ -73,39 +67,6 @@ def png(width: int = 3, height: int = 2) -> bytes:
 
 
 # -- fixtures
-
-
-@pytest.fixture(scope="module")
-def users(hub):
-    for name, password in PASSWORDS.items():
-        approve(hub, name, password)
-    return {**PASSWORDS, "admin": hub.admin_password}
-
-
-@pytest.fixture(scope="module")
-def api(hub, users):
-    return {name: Api(hub, token_for(hub, name, password)) for name, password in users.items()}
-
-
-@pytest.fixture
-def shots(tmp_path):
-    return screenshots_folder(tmp_path)
-
-
-@pytest.fixture
-def as_user(browser, hub, users):
-    """Open a logged-in browser context: ``as_user("alice")`` -> (page, watch)."""
-    contexts = []
-
-    def open_as(name, viewport=None):
-        args = (viewport,) if viewport else ()
-        context, page, watch = open_logged_in(browser, hub, name, users[name], *args)
-        contexts.append(context)
-        return page, watch
-
-    yield open_as
-    for context in contexts:
-        context.close()
 
 
 def put(api_for, domain: str, path: str, data: bytes) -> dict:

@@ -20,12 +20,10 @@ import pytest
 import requests
 import yaml
 from support.browser import (
-    DESKTOP,
     PHONE,
     Api,
     approve,
     open_logged_in,
-    screenshots_folder,
     token_for,
 )
 from support.cluster import wait_for
@@ -35,7 +33,6 @@ from support.hub import Browser, HubProcess
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 S = "/services/karvdash/"
-PASSWORDS = {"alice": "alice-secret-9", "bob": "bob-secret-99"}
 
 CUSTOM = """
 kind: Template
@@ -113,38 +110,6 @@ def hostile_template() -> str:
 
 
 # -- fixtures
-
-
-@pytest.fixture(scope="module")
-def users(hub):
-    for name, password in PASSWORDS.items():
-        approve(hub, name, password)
-    return {**PASSWORDS, "admin": hub.admin_password}
-
-
-@pytest.fixture(scope="module")
-def api(hub, users):
-    return {name: Api(hub, token_for(hub, name, password)) for name, password in users.items()}
-
-
-@pytest.fixture
-def shots(tmp_path):
-    return screenshots_folder(tmp_path)
-
-
-@pytest.fixture
-def as_user(browser, hub, users):
-    """Open a logged-in browser context: ``as_user("alice")`` -> (page, watch)."""
-    contexts = []
-
-    def open_as(name, viewport=DESKTOP):
-        context, page, watch = open_logged_in(browser, hub, name, users[name], viewport)
-        contexts.append(context)
-        return page, watch
-
-    yield open_as
-    for context in contexts:
-        context.close()
 
 
 def strict_csp(response) -> str:

@@ -130,7 +130,13 @@ class FilesBase(DashboardHandler):
         """What a request does before its body comes (and may refuse it)."""
 
     def _forget(self) -> None:
-        pass
+        """Let go of what the request was writing (an upload: removed, or kept to resume)."""
+
+    def on_connection_close(self):
+        self._forget()
+
+    def on_finish(self):
+        self._forget()
 
     async def send(self, piece: bytes) -> bool:
         """Write a piece and wait until it is on its way; False when the reader left."""
@@ -174,12 +180,6 @@ class FilesHandler(FilesBase):
             self.body += chunk
             if len(self.body) > MAX_JSON:
                 self.fail(ApiError("too-large", "the request body is JSON of at most 1 MiB"))
-
-    def on_connection_close(self):
-        self._forget()
-
-    def on_finish(self):
-        self._forget()
 
     def _forget(self):
         if self.upload is not None:

@@ -150,12 +150,6 @@ class UploadHandler(UploadBase):
             size = self.fields["s"]
             self.fail(ApiError("too-large", f"this chunk goes past the upload's size ({size} B)"))
 
-    def on_connection_close(self):
-        self._forget()
-
-    def on_finish(self):
-        self._forget()
-
     def _forget(self):
         """What arrived stays for the client to resume from (the lock goes with the fd)."""
         if self.upload is not None:

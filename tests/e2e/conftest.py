@@ -1,0 +1,43 @@
+"""Fixtures of the page tests (the dashboard's pages and the Files page): two approved
+users and the admin, their API tokens, logged-in browser contexts, a screenshots folder.
+A module may define a fixture of the same name for its own needs (it takes precedence)."""
+
+from __future__ import annotations
+
+import pytest
+from support.browser import DESKTOP, Api, approve, open_logged_in, screenshots_folder, token_for
+
+PASSWORDS = {"alice": "alice-secret-9", "bob": "bob-secret-99"}
+
+
+@pytest.fixture(scope="module")
+def users(hub):
+    """alice and bob, signed up and approved; name -> password (and the admin's)."""
+    for name, password in PASSWORDS.items():
+        approve(hub, name, password)
+    return {**PASSWORDS, "admin": hub.admin_password}
+
+
+@pytest.fixture(scope="module")
+def api(hub, users):
+    return {name: Api(hub, token_for(hub, name, password)) for name, password in users.items()}
+
+
+@pytest.fixture
+def shots(tmp_path):
+    return screenshots_folder(tmp_path)
+
+
+@pytest.fixture
+def as_user(browser, hub, users):
+    """Open a logged-in browser context: ``as_user("alice")`` -> (page, watch)."""
+    contexts = []
+
+    def open_as(name, viewport=DESKTOP):
+        context, page, watch = open_logged_in(browser, hub, name, users[name], viewport)
+        contexts.append(context)
+        return page, watch
+
+    yield open_as
+    for context in contexts:
+        context.close()

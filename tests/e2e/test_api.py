@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 import requests
 from openapi_spec_validator import validate as validate_spec
+from support.cluster import wait_for
 from support.hub import Browser
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -198,7 +199,13 @@ def test_a_service_is_described_with_its_objects_events_and_logs_for_its_owner_o
     assert alice.call("POST", "services", json={"template": "hello-kubernetes"}).status_code == 201
     try:
         one = "/services/{name}"
-        described = alice.call("GET", "services/hello-kubernetes", one).json()
+
+        def described_with_its_pod():
+            answer = alice.call("GET", "services/hello-kubernetes", one).json()
+            return answer if answer["pods"] else None
+
+        # the Deployment's pod comes a moment after the launch
+        described = wait_for(described_with_its_pod, 60, "the service's pod")
         kinds = {o["kind"] for o in described["objects"]}
         assert {"Service", "Deployment"} <= kinds, described["objects"]
         assert described["namespace"] == hub.namespace("alice")
@@ -415,8 +422,6 @@ def test_a_users_server_token_may_call_the_dashboard_service(hub, spec, tokens):
     """karvdashctl in a user's JupyterLab uses the server's own token and finds the
     service through KARVDASH_API_URL: the token acts as its owner, and only as them."""
     from pathlib import Path
-
-    from support.cluster import wait_for
 
     dan, admin = Browser(hub), Browser(hub)
     dan.signup("dan", "dan-secret-55")

@@ -13,17 +13,9 @@ from pathlib import Path
 import karvdash_localcluster as localcluster
 import pytest
 import pytest_asyncio
+from support.parts import missing_part
 
 from karvdash_hub.kube.client import close_clients
-
-ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def missing_part(what: str) -> None:
-    """Fail on CI, skip elsewhere: ``what`` names the part and how to get it."""
-    if ON_CI:
-        pytest.fail(f"missing part on CI: {what}", pytrace=False)
-    pytest.skip(f"missing part: {what}")
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session", autouse=True)

@@ -14,12 +14,12 @@ import uuid
 import pytest
 import requests
 import yaml
-from conftest import missing_part
 from kubernetes import client
 from support.browser import open_logged_in
 from support.cluster import exec_in, wait_for
 from support.hostile import HOSTILE, INJECTED, clean
 from support.hub import Browser, HubProcess
+from support.parts import missing_part
 
 from karvdash_hub import __version__
 

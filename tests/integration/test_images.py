@@ -22,10 +22,10 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from conftest import missing_part
 from karvdash_localcluster import images
 from karvdash_localcluster.errors import ClusterError
 from karvdash_localcluster.registry import SystemRegistry
+from support.parts import missing_part
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(2400)]
 

@@ -16,9 +16,9 @@ import urllib.request
 
 import karvdash_localcluster as localcluster
 import pytest
-from conftest import missing_part
 from kubernetes import client
 from support.cluster import exec_in, wait_for
+from support.parts import missing_part
 
 pytestmark = pytest.mark.integration
 

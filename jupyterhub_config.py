@@ -222,6 +222,9 @@ c.JupyterHub.services = [
 c.DashboardApp.ip = local_host if mode == "local" else "0.0.0.0"
 # browsers stay logged in to the dashboard service across restarts
 c.DashboardApp.cookie_secret_file = str(state / "karvdash_dashboard_cookie_secret")
+# the users' registry trusts this key's certificate (registry-token.crt beside it); the
+# dashboard signs its tokens (/services/karvdash/registry/token)
+c.RegistryAuth.key_file = str(state / "registry-token.key")
 c.Installation.domain = os.environ.get("KARVDASH_DOMAIN", "localtest.me")
 # how code in a user's server reaches the API (KARVDASH_API_URL): through the proxy, or
 # straight to the dashboard from a pod of the local real node (the proxy listens on

@@ -45,6 +45,7 @@ SHARED_SECTIONS = (
     "UserFiles",
     "ServiceManager",
     "FileStore",
+    "RegistryAuth",
     "ServiceInspector",
     "DashboardApp",
 )

@@ -23,11 +23,12 @@ from ...filestore import FileStore
 from ...inspection import ServiceInspector
 from ...installation import Installation
 from ...provisioning import Provisioner
+from ...registryauth import RegistryAuth
 from ...services import ServiceManager
 from ...templatestore import TemplateStore
 from ...userfiles import UserFiles
 from ..base import JSON, NotFoundHandler, OAuthCallbackHandler, ServiceApp
-from . import files, namespace, openapi, services, templates, uploads, user
+from . import files, namespace, openapi, registrytoken, services, templates, uploads, user
 from .hubusers import HubUsers
 from .pages import NotFoundPage, page_routes
 from .rendering import Renderer
@@ -72,6 +73,7 @@ class DashboardApp(ServiceApp):
         Provisioner,
         UserFiles,
         FileStore,
+        RegistryAuth,
         ServiceManager,
         ServiceInspector,
     ]
@@ -112,9 +114,13 @@ class DashboardApp(ServiceApp):
             hub_prefix=hub_auth.hub_prefix,
             password_url=self.password_url,
         )
+        registry_auth = RegistryAuth(parent=self)
+        if registry_auth.key_file:
+            registry_auth.ensure_keys()
         return web.Application(
             [
                 (url_path_join(prefix, "oauth_callback"), OAuthCallbackHandler),
+                *[(url_path_join(prefix, p), h) for p, h in registrytoken.default_handlers],
                 *api_routes(prefix),
                 *page_routes(prefix),
                 (url_path_join(prefix, r".*"), NotFoundPage),
@@ -126,6 +132,7 @@ class DashboardApp(ServiceApp):
             prefix=prefix,
             hub_users=HubUsers(hub_auth, self.admin_cache_seconds),
             files=FileStore(parent=self, files=provisioner.files),
+            registry_auth=registry_auth,
             cookie_secret=self.cookie_secret(),
         )
 

@@ -1,0 +1,117 @@
+"""RegistryAuth: the signing side of the registry's token authentication.
+
+The users' registry (Distribution) trusts the certificate of one key, and the dashboard's
+token endpoint signs with it (ES256, PyJWT) what :mod:`karvdash_hub.rules.registry`
+grants. The key and its self-signed certificate are made at the first start, readable
+by their owner only, and kept in the state folder (``key_file``, and the certificate
+beside it with ``.crt``): the registry's ``rootcertbundle`` is that certificate. A token
+names the key with libtrust's key id, the way Distribution 2.8 looks it up.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import secrets
+import time
+from pathlib import Path
+
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from traitlets import Int, Unicode
+from traitlets.config import LoggingConfigurable
+
+from .rules import registry as rules
+from .secretfile import write_private
+
+
+class RegistryAuth(LoggingConfigurable):
+    key_file = Unicode(
+        "",
+        config=True,
+        help="The registry tokens' signing key (PEM, made at the first start, readable by"
+        " its owner only); its certificate is beside it, with '.crt' for '.key': give"
+        " that file to the registry as auth.token.rootcertbundle. Empty: no registry"
+        " tokens.",
+    )
+    issuer = Unicode(
+        "karvdash", config=True, help="The tokens' issuer (the registry's auth.token.issuer)."
+    )
+    service = Unicode(
+        "karvdash-registry",
+        config=True,
+        help="The registry's name in tokens (its auth.token.service).",
+    )
+    token_lifetime = Int(
+        300, config=True, help="How long a token is valid, in seconds (60 or more)."
+    )
+
+    @property
+    def cert_file(self) -> Path:
+        return Path(self.key_file).with_suffix(".crt")
+
+    def ensure_keys(self) -> None:
+        """Make the key and its certificate when missing."""
+        key_path = Path(self.key_file)
+        if key_path.exists() and self.cert_file.exists():
+            return
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, self.issuer)])
+        now = datetime.datetime.now(datetime.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=3650))
+            .sign(key, hashes.SHA256())
+        )
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        key_path.parent.mkdir(parents=True, exist_ok=True)
+        write_private(key_path, pem.decode())
+        self.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        os.chmod(self.cert_file, 0o644)
+        self.log.info("Made the registry tokens' signing key %s", key_path)
+
+    def _key(self):
+        return serialization.load_pem_private_key(Path(self.key_file).read_bytes(), None)
+
+    def key_id(self) -> str:
+        der = (
+            self._key()
+            .public_key()
+            .public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+        return rules.libtrust_key_id(der)
+
+    def token(self, subject: str, access: list[dict]) -> dict:
+        """The token endpoint's answer: a signed token granting ``access``."""
+        now = int(time.time())
+        claims = rules.claims(
+            issuer=self.issuer,
+            service=self.service,
+            subject=subject,
+            access=access,
+            now=now,
+            lifetime=self.token_lifetime,
+            token_id=secrets.token_hex(16),
+        )
+        signed = jwt.encode(claims, self._key(), algorithm="ES256", headers={"kid": self.key_id()})
+        issued = datetime.datetime.fromtimestamp(now, datetime.UTC).isoformat()
+        return {
+            "token": signed,
+            "access_token": signed,
+            "expires_in": self.token_lifetime,
+            "issued_at": issued,
+        }

@@ -11,6 +11,7 @@ Set KARVDASH_SCREENSHOTS to a folder to keep the screenshots (``files.png``)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import struct
@@ -21,6 +22,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from support.browser import (
     PHONE,
 )
@@ -690,6 +692,14 @@ def test_the_files_page_at_390_px_and_from_the_keyboard(as_user, hub, api, shots
     assert label == "More actions for folder"
     page.keyboard.press("Enter")
     page.wait_for_selector("details.karvdash-menu[open] button[aria-label='Rename folder']")
+    # the page places the menu on the details' toggle event, a moment after it opens
+    inside = """(width) => {
+        const box = document.querySelector('details[open] .karvdash-menu-items')
+            .getBoundingClientRect();
+        return box.left >= 0 && box.right <= width;
+    }"""
+    with contextlib.suppress(PlaywrightTimeout):  # then the assertion below says where
+        page.wait_for_function(inside, arg=PHONE["width"], timeout=5000)
     box = page.eval_on_selector(
         "details[open] .karvdash-menu-items", "e => e.getBoundingClientRect().toJSON()"
     )

@@ -58,21 +58,6 @@ def curl(*args: str) -> None:
     subprocess.run(["curl", "--silent", "--show-error", "--fail", *args], check=True)
 
 
-def dashboard_peak_mb(hub: HubProcess) -> float:
-    out = subprocess.run(
-        ["pgrep", "-f", "karvdash_hub.apps.dashboard"], capture_output=True, text=True
-    )
-    for pid in out.stdout.split():
-        try:
-            environ = Path(f"/proc/{pid}/environ").read_bytes()
-            if f"KARVDASH_STATE_DIR={hub.state}".encode() in environ:
-                status = Path(f"/proc/{pid}/status").read_text()
-                return int(status.split("VmHWM:")[1].split()[0]) / 1024
-        except OSError:
-            continue
-    return float("nan")
-
-
 def contents_upload(hub: HubProcess, token: str, source: Path, name: str) -> None:
     """JupyterLab's large-file upload: 1 MiB chunks as base64 in JSON, numbered from 1,
     the last one -1 (the file browser's own protocol)."""
@@ -199,7 +184,7 @@ def run(kubeconfig: Path, size_mib: int, runs: int, work: Path) -> None:
             print(f"{label:<38} {rate(values):8.0f} MB/s  {rate(values) / anchor:5.0%} of cp")
         print(f"upload (PUT) / contents API            {rate(put) / rate(contents):8.1f} x")
         print(f"upload (chunks) / contents API         {rate(chunks) / rate(contents):8.1f} x")
-        print(f"dashboard peak resident memory         {dashboard_peak_mb(hub):8.0f} MB")
+        print(f"dashboard peak resident memory         {hub.dashboard_peak_mb():8.0f} MB")
     finally:
         hub.stop()
 

@@ -40,6 +40,7 @@ from kubernetes_asyncio import config as kconfig
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
+from support.browser import approve  # noqa: E402
 from support.hub import Browser, HubProcess, find_proxy  # noqa: E402
 
 USER, PASSWORD = "bench", "bench-secret-7"
@@ -162,15 +163,7 @@ def run(kubeconfig: Path, runs: int, work: Path) -> None:
     hub = HubProcess(work / "karvdash", kubeconfig)
     stock = StockHub(work / "stock")
     try:
-        signup, admin = Browser(hub), Browser(hub)
-        signup.signup(USER, PASSWORD)
-        assert admin.login("admin", hub.admin_password)
-        r = admin.s.put(
-            f"{hub.url}/hub/karvdash/api/approvals/{USER}",
-            headers={"X-XSRFToken": admin.xsrf()},
-            timeout=30,
-        )
-        assert r.status_code == 204, r.text
+        approve(hub, USER, PASSWORD)
         user = Browser(hub)
         assert user.login(USER, PASSWORD)
         # the service's login cookie, through the hub's OAuth (as a browser gets it)

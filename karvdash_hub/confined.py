@@ -21,6 +21,7 @@ import contextlib
 import ctypes
 import errno
 import os
+import shutil
 import stat
 from collections import deque
 from dataclasses import dataclass, field
@@ -225,20 +226,13 @@ def chown_at(folder: int, name: str, owner) -> None:
 # renameat2(RENAME_NOREPLACE): a move that fails with EEXIST instead of replacing
 _RENAME_NOREPLACE = 1
 _libc = ctypes.CDLL(None, use_errno=True)
-_renameat2 = getattr(_libc, "renameat2", None)
+_renameat2 = _libc.renameat2  # glibc 2.28 and later
 
 
 def rename(src_dir: int, src: str, dst_dir: int, dst: str, replace: bool) -> None:
     if replace:
         os.rename(src, dst, src_dir_fd=src_dir, dst_dir_fd=dst_dir)
         return
-    if _renameat2 is None:  # very old C library: check, then move (a small race)
-        try:
-            os.stat(dst, dir_fd=dst_dir, follow_symlinks=False)
-        except FileNotFoundError:
-            os.rename(src, dst, src_dir_fd=src_dir, dst_dir_fd=dst_dir)
-            return
-        raise OSError(errno.EEXIST, "exists")
     result = _renameat2(
         src_dir, os.fsencode(src), dst_dir, os.fsencode(dst), ctypes.c_uint(_RENAME_NOREPLACE)
     )
@@ -315,6 +309,4 @@ def copy_tree(src_fd: int, dst_fd: int, owner=None) -> None:
 def remove_tree(folder: int, name: str) -> None:
     """Remove the folder ``name`` of ``folder`` and everything in it (never following
     links: shutil's descriptor-based removal)."""
-    import shutil
-
     shutil.rmtree(name, dir_fd=folder)

@@ -30,10 +30,6 @@ class Upload:
         else:
             self.fd = os.open(self.temp, OPEN_NEW, 0o600, dir_fd=loc.folder)
 
-    @property
-    def written(self) -> int:
-        return os.fstat(self.fd).st_size
-
     def write(self, data: bytes | memoryview) -> None:
         view = memoryview(data)
         try:
@@ -42,9 +38,6 @@ class Upload:
         except OSError as err:
             self.abort()
             raise confined.api_error(err, self.where) from None
-
-    def truncate(self, size: int) -> None:
-        os.ftruncate(self.fd, size)
 
     def into_folder(self, source: int) -> None:
         """Make the temporary name a folder holding a copy of the folder ``source``."""

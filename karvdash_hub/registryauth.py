@@ -82,18 +82,17 @@ class RegistryAuth(LoggingConfigurable):
         os.chmod(self.cert_file, 0o644)
         self.log.info("Made the registry tokens' signing key %s", key_path)
 
-    def _key(self):
-        return serialization.load_pem_private_key(Path(self.key_file).read_bytes(), None)
+    _signing = None
 
-    def key_id(self) -> str:
-        der = (
-            self._key()
-            .public_key()
-            .public_bytes(
+    def signing_key(self) -> tuple[ec.EllipticCurvePrivateKey, str]:
+        """The key and its libtrust key id, read once (not at every token)."""
+        if self._signing is None:
+            key = serialization.load_pem_private_key(Path(self.key_file).read_bytes(), None)
+            der = key.public_key().public_bytes(
                 serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
             )
-        )
-        return rules.libtrust_key_id(der)
+            self._signing = key, rules.libtrust_key_id(der)
+        return self._signing
 
     def token(self, subject: str, access: list[dict]) -> dict:
         """The token endpoint's answer: a signed token granting ``access``."""
@@ -107,7 +106,8 @@ class RegistryAuth(LoggingConfigurable):
             lifetime=self.token_lifetime,
             token_id=secrets.token_hex(16),
         )
-        signed = jwt.encode(claims, self._key(), algorithm="ES256", headers={"kid": self.key_id()})
+        key, key_id = self.signing_key()
+        signed = jwt.encode(claims, key, algorithm="ES256", headers={"kid": key_id})
         issued = datetime.datetime.fromtimestamp(now, datetime.UTC).isoformat()
         return {
             "token": signed,

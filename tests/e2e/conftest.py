@@ -1,6 +1,6 @@
-"""Fixtures of the page tests (the dashboard's pages and the Files page): two approved
-users and the admin, their API tokens, logged-in browser contexts, a screenshots folder.
-A module may define a fixture of the same name for its own needs (it takes precedence)."""
+"""Fixtures of the end-to-end tests: two approved users and the admin, their API tokens,
+logged-in browser contexts, a screenshots folder. A module may define a fixture of the
+same name for its own needs (it takes precedence)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,14 @@ def users(hub):
 
 
 @pytest.fixture(scope="module")
-def api(hub, users):
-    return {name: Api(hub, token_for(hub, name, password)) for name, password in users.items()}
+def tokens(hub, users):
+    """A hub API token of each of them (what scripts and karvdashctl send)."""
+    return {name: token_for(hub, name, password) for name, password in users.items()}
+
+
+@pytest.fixture(scope="module")
+def api(hub, tokens):
+    return {name: Api(hub, token) for name, token in tokens.items()}
 
 
 @pytest.fixture

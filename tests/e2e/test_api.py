@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 import requests
 from openapi_spec_validator import validate as validate_spec
+from support.browser import approve, token_for
 from support.cluster import wait_for
 from support.hub import Browser
 
@@ -89,27 +90,6 @@ def spec(hub):
     doc = r.json()
     validate_spec(doc)
     return doc
-
-
-def user_token(hub, name, password, approve=True):
-    b, admin = Browser(hub), Browser(hub)
-    if name != "admin":
-        b.signup(name, password)
-        assert admin.login("admin", hub.admin_password)
-        admin.get(f"/hub/authorize/{name}")
-    assert b.login(name, password)
-    r = b.api("POST", f"/users/{name}/tokens", json={"note": "tests"})
-    assert r.status_code == 201, r.text
-    return r.json()["token"]
-
-
-@pytest.fixture(scope="module")
-def tokens(hub):
-    return {
-        "alice": user_token(hub, "alice", "alice-secret-9"),
-        "bob": user_token(hub, "bob", "bob-secret-99"),
-        "admin": user_token(hub, "admin", hub.admin_password),
-    }
 
 
 @pytest.fixture(scope="module")
@@ -459,7 +439,8 @@ def test_a_deleted_users_token_cannot_bring_their_namespace_back(hub, spec, kube
     from kubernetes import client
     from support.cluster import namespace_gone, wait_for
 
-    token = user_token(hub, "gina", "gina-secret-4")
+    approve(hub, "gina", "gina-secret-4")
+    token = token_for(hub, "gina", "gina-secret-4")
     gina = Api(hub, token, spec)
     assert gina.call("GET", "services").json() == []  # the service now knows the token
     admin = Browser(hub)

@@ -27,6 +27,7 @@ import jsonschema
 import pytest
 import requests
 from support.browser import Api, approve, token_for
+from support.cluster import wait_for
 from support.parts import missing_part
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -398,17 +399,10 @@ def _leftovers(folder: Path) -> list[str]:
     return [p.name for p in folder.iterdir() if p.name.startswith(".karvdash-upload-")]
 
 
-def _eventually(condition, what, within=15):
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.2)
-
-
 def test_an_upload_dropped_midway_leaves_nothing(hub, users, roots):
     token = users["alice"].headers["Authorization"].split()[1]
     _raw_put(hub, token, "files/private/dropped.bin", 64 * MiB, 8 * MiB)
-    _eventually(lambda: not _leftovers(roots["alice"]), "the partial upload was removed")
+    wait_for(lambda: not _leftovers(roots["alice"]), 15, "the partial upload to be removed")
     assert not (roots["alice"] / "dropped.bin").exists()
 
 
@@ -549,7 +543,7 @@ def test_a_resumable_upload_survives_a_dropped_chunk_and_lands_whole(hub, users,
             + data[MiB : MiB + MiB // 2]
         )
         time.sleep(1)
-    _eventually(lambda: alice("GET", f"uploads/{uid}").status_code == 200, "the upload is there")
+    wait_for(lambda: alice("GET", f"uploads/{uid}").status_code == 200, 15, "the upload")
     offset = alice("GET", f"uploads/{uid}").json()["offset"]
     assert MiB <= offset <= MiB + MiB // 2
     assert not (roots["alice"] / "resumed" / "r.bin").exists()
@@ -610,27 +604,6 @@ def test_a_full_disk_is_a_clear_507_with_nothing_left_behind(users, roots):
         subprocess.run(["umount", str(shared)], check=True)
 
 
-def _dashboard_pid(hub) -> int:
-    out = subprocess.run(
-        ["pgrep", "-f", "karvdash_hub.apps.dashboard"], capture_output=True, text=True
-    )
-    for pid in out.stdout.split():
-        try:
-            env = Path(f"/proc/{pid}/environ").read_bytes()
-        except OSError:
-            continue
-        if f"KARVDASH_STATE_DIR={hub.state}".encode() in env:
-            return int(pid)
-    raise AssertionError("no dashboard process of this hub")
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmHWM")
-
-
 class Stream:
     """``size`` bytes of a repeated random block, with a length (so requests sends a
     Content-Length) and a digest of what was read."""
@@ -653,7 +626,6 @@ class Stream:
 
 def test_two_gib_go_up_and_down_with_the_dashboards_memory_bounded(hub, users, roots):
     alice = users["alice"]
-    pid = _dashboard_pid(hub)
     size = 2 << 30
     body = Stream(size)
     r = alice("PUT", "files/private/two-gib.bin?overwrite=1", data=body)
@@ -672,7 +644,7 @@ def test_two_gib_go_up_and_down_with_the_dashboards_memory_bounded(hub, users, r
             down.update(piece)
             got += len(piece)
     assert got == size and down.digest() == body.digest.digest()
-    peak = _peak_rss_mb(pid)
+    peak = hub.dashboard_peak_mb()
     print(f"dashboard peak resident memory after 2 GiB up and down: {peak:.0f} MB")
     assert peak < 200
     (roots["alice"] / "two-gib.bin").unlink()

@@ -15,27 +15,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from support.browser import approve, token_for
 
 from karvdash_labext.client import KarvdashClient
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 MiB = 1 << 20
-
-
-def user_token(hub, name, password):
-    if name != "admin":
-        approve(hub, name, password)
-    return token_for(hub, name, password)
-
-
-@pytest.fixture(scope="module")
-def tokens(hub):
-    return {
-        "alice": user_token(hub, "alice", "alice-secret-9"),
-        "bob": user_token(hub, "bob", "bob-secret-99"),
-        "admin": user_token(hub, "admin", hub.admin_password),
-    }
 
 
 @pytest.fixture

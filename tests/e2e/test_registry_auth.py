@@ -18,23 +18,11 @@ import jwt
 import pytest
 import requests
 from karvdash_localcluster.registry import SystemRegistry
-from support.browser import approve, token_for
 from support.parts import missing_part
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 SERVICE = "karvdash-registry"
-
-
-@pytest.fixture(scope="module")
-def tokens(hub):
-    approve(hub, "alice", "alice-secret-9")
-    approve(hub, "bob", "bob-secret-99")
-    return {
-        "alice": token_for(hub, "alice", "alice-secret-9"),
-        "bob": token_for(hub, "bob", "bob-secret-99"),
-        "admin": token_for(hub, "admin", hub.admin_password),
-    }
 
 
 @pytest.fixture(scope="module")

@@ -88,6 +88,10 @@ UPLOAD = {"id": "u1", "domain": "private", "path": "big", "size": 9, "offset": 0
 FILE_BYTES = b"hello"
 
 
+# no URL or token from this machine unless a test sets one
+pytestmark = pytest.mark.usefixtures("nothing_configured")
+
+
 def api(method: str, route: str, body: dict | None, query: str = "") -> tuple[int, object]:
     """The API's answers, in its JSON shapes (a download: bytes)."""
     kind, _, name = route.partition("/")
@@ -201,14 +205,6 @@ def server():
     yield httpd
     httpd.shutdown()
     httpd.server_close()
-
-
-@pytest.fixture(autouse=True)
-def nothing_configured(monkeypatch, tmp_path):
-    """No URL or token from the environment or a config file, unless a test sets one."""
-    for name in ("KARVDASH_API_URL", "KARVDASH_API_TOKEN", "JUPYTERHUB_API_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
 
 
 def url(server, mode: str = "api") -> str:

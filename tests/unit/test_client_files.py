@@ -49,6 +49,10 @@ FILE_OPERATIONS = (
 )
 
 
+# no URL or token from this machine unless a test sets one
+pytestmark = pytest.mark.usefixtures("nothing_configured")
+
+
 # -- a file store over HTTP, in the API's shapes, that can fail on purpose
 
 
@@ -321,13 +325,6 @@ def store(tmp_path):
     yield httpd
     httpd.shutdown()
     httpd.server_close()
-
-
-@pytest.fixture(autouse=True)
-def nothing_configured(monkeypatch, tmp_path):
-    for name in ("KARVDASH_API_URL", "KARVDASH_API_TOKEN", "JUPYTERHUB_API_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
 
 
 def run_sync(store, name, *args, client_options=None, **kwargs):

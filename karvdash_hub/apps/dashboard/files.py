@@ -260,11 +260,13 @@ class FilesHandler(FilesBase):
     # -- downloads ---------------------------------------------------------------------
 
     async def download(self, domain: str, user: str, path: str) -> None:
-        fmt = self.get_query_argument("format", "zip")
-        described = await run(self.store.describe, domain, user, path, limit=1)
-        if described["type"] == "folder":
+        try:
+            fd, st, name = await run(self.store.open_file, domain, user, path)
+        except ApiError as err:
+            if err.reason != "is-a-folder":
+                raise
+            fmt = self.get_query_argument("format", "zip")
             return await self.send_archive(domain, user, path, fmt)
-        fd, st, name = await run(self.store.open_file, domain, user, path)
         try:
             await self.send_file(fd, st.st_size, name)
         finally:
@@ -295,10 +297,8 @@ class FilesHandler(FilesBase):
         self.finish()
 
     async def send_archive(self, domain: str, user: str, path: str, fmt: str) -> None:
-        try:
-            filename = rules.archive_name("", fmt)
-        except rules.PathError as err:
-            raise ApiError("bad-request", str(err)) from None
+        if fmt not in rules.ARCHIVE_FORMATS:
+            raise ApiError("bad-request", f"an archive is 'zip' or 'tar.gz', not {fmt!r}")
         folder, name = await run(self.store.open_folder, domain, user, path)
         sink = archive.ChunkSink(asyncio.get_running_loop())
 

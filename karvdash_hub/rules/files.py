@@ -163,6 +163,7 @@ def entry(domain: str, names: tuple[str, ...], st) -> dict:
     }
     if kind == "file":
         found["mime"] = mime_type(found["name"])
+        found["preview"] = preview_of(found["mime"])
     return found
 
 
@@ -265,6 +266,15 @@ def is_text(mime: str) -> bool:
     return mime.startswith("text/") or mime in _TEXT_TYPES or mime.endswith(("+json", "+xml"))
 
 
+def preview_of(mime: str) -> str | None:
+    """What a browser may show of a file of type ``mime`` (its download with ``inline``):
+    ``"image"`` for the images of :data:`PREVIEW_IMAGES`, ``"text"`` for any text, else
+    None. The Files page offers a preview where the entry says so."""
+    if mime in PREVIEW_IMAGES:
+        return "image"
+    return "text" if is_text(mime) else None
+
+
 def download_headers(name: str, inline: bool = False) -> dict[str, str]:
     """Content-Type and Content-Disposition of a download of the file ``name``.
 
@@ -272,9 +282,10 @@ def download_headers(name: str, inline: bool = False) -> dict[str, str]:
     and text, always as ``text/plain`` (never HTML or SVG that could run script in the
     service's origin). Every other download is an attachment."""
     mime = mime_type(name)
-    if inline and mime in PREVIEW_IMAGES:
+    preview = preview_of(mime) if inline else None
+    if preview == "image":
         return {"Content-Type": mime, "Content-Disposition": disposition("inline", name)}
-    if inline and is_text(mime):
+    if preview == "text":
         return {
             "Content-Type": "text/plain; charset=utf-8",
             "Content-Disposition": disposition("inline", name),

@@ -46,23 +46,9 @@ export function fromLocation(prefix, pathname) {
   return { domain, path: parts.slice(1).join("/") };
 }
 
-/** What the browser can show of a file in the page: "image", "text" or null. The API
- * answers previews of these types inline (images as they are, text as text/plain). */
+/** What the browser can show of a file in the page: "image", "text" or null, as the API
+ * says in the entry (it answers those previews inline: images as they are, text as
+ * text/plain). */
 export function previewKind(entry) {
-  const mime = entry.mime || "";
-  if (["image/png", "image/jpeg", "image/gif", "image/webp"].includes(mime)) return "image";
-  const textTypes = [
-    "application/json",
-    "application/xml",
-    "application/javascript",
-    "application/x-sh",
-    "application/x-python-code",
-    "application/x-yaml",
-    "application/yaml",
-    "application/toml",
-  ];
-  if (mime.startsWith("text/") || textTypes.includes(mime) || mime.endsWith("+json") || mime.endsWith("+xml")) {
-    return "text";
-  }
-  return null;
+  return entry.preview || null;
 }

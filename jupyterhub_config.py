@@ -19,7 +19,10 @@ KarvdashSpawner in each user's namespace, and the file domains are the volumes n
 | KARVDASH_ADMIN_PASSWORD | password of ``admin`` at the first start | generated |
 | KARVDASH_AUTH | ``native`` or ``generic-oauth`` (see docs) | native |
 | KARVDASH_DOMAIN | the domain under which services are reachable | localtest.me |
-| KARVDASH_REGISTRY_URL | the private registry | (none) |
+| KARVDASH_REGISTRY | the users' registry, host[:port] as nodes see it; ``none``: none | ours |
+| KARVDASH_REGISTRY_API_URL | how the dashboard reaches that registry's API | https://<registry> |
+| KARVDASH_REGISTRY_PORT | port of the embedded default's registry (loopback) | KARVDASH_PORT + 4 |
+| KARVDASH_IMAGE_MAX_ARCHIVE_BYTES, _UNPACKED_BYTES, _LAYERS | image uploads | 32, 64 GiB; 127 |
 | KARVDASH_PRIVATE_VOLUME / _SHARED_VOLUME | JSON volume sources (kubernetes mode) | required |
 | KARVDASH_PRIVATE_ROOT / _SHARED_ROOT | where the hub pod mounts the volumes (Files) | (none) |
 | KARVDASH_FILES_OWNER | ``uid:gid`` of what the hub writes in them | 1000:100 |
@@ -102,7 +105,9 @@ else:
 c.Provisioner.namespace_prefix = os.environ.get("KARVDASH_NAMESPACE_PREFIX", "karvdash")
 if os.environ.get("KARVDASH_INGRESS_NAMESPACES"):
     c.Provisioner.ingress_namespaces = os.environ["KARVDASH_INGRESS_NAMESPACES"].split(",")
-c.Installation.registry_url = os.environ.get("KARVDASH_REGISTRY_URL", "")
+registry = os.environ.get("KARVDASH_REGISTRY", "")
+c.Installation.registry = "" if registry == "none" else registry
+c.Installation.registry_api_url = os.environ.get("KARVDASH_REGISTRY_API_URL", "")
 
 if mode == "local":
     port = int(os.environ.get("KARVDASH_PORT", "8000"))
@@ -225,6 +230,46 @@ c.DashboardApp.cookie_secret_file = str(state / "karvdash_dashboard_cookie_secre
 # the users' registry trusts this key's certificate (registry-token.crt beside it); the
 # dashboard signs its tokens (/services/karvdash/registry/token)
 c.RegistryAuth.key_file = str(state / "registry-token.key")
+# uploaded image archives wait there while they are checked and pushed
+c.ImageStore.work_dir = str(state / "image-uploads")
+for trait, variable in [
+    ("max_archive_bytes", "KARVDASH_IMAGE_MAX_ARCHIVE_BYTES"),
+    ("max_unpacked_bytes", "KARVDASH_IMAGE_MAX_UNPACKED_BYTES"),
+    ("max_layers", "KARVDASH_IMAGE_MAX_LAYERS"),
+]:
+    if os.environ.get(variable):
+        setattr(c.ImageStore, trait, int(os.environ[variable]))
+if mode == "local" and not registry:
+    # the embedded default's registry: Debian's docker-registry on loopback, started and
+    # stopped by the hub (karvdash_hub/registryserver.py); the node's containerd pulls
+    # from 127.0.0.1 over plain HTTP, as it does for any loopback registry
+    from karvdash_hub import registryserver
+
+    registry_port = int(os.environ.get("KARVDASH_REGISTRY_PORT", "0")) or (
+        int(os.environ.get("KARVDASH_PORT", "8000")) + 4
+    )
+    if registryserver.binary():
+        c.Installation.registry = f"127.0.0.1:{registry_port}"
+        c.Installation.registry_api_url = f"http://127.0.0.1:{registry_port}"
+        hub_port = os.environ.get("KARVDASH_PORT", "8000")
+        c.JupyterHub.services.append(
+            {
+                "name": "registry",
+                "command": [
+                    sys.executable,
+                    "-m",
+                    "karvdash_hub.registryserver",
+                    f"--address=127.0.0.1:{registry_port}",
+                    f"--storage={state / 'registry'}",
+                    f"--config-file={state / 'registry.json'}",
+                    f"--key-file={state / 'registry-token.key'}",
+                    f"--realm=http://127.0.0.1:{hub_port}/services/karvdash/registry/token",
+                ],
+                "display": False,
+            }
+        )
+    else:
+        print("[karvdash] no registry: Debian's docker-registry is not installed")
 c.Installation.domain = os.environ.get("KARVDASH_DOMAIN", "localtest.me")
 # how code in a user's server reaches the API (KARVDASH_API_URL): through the proxy, or
 # straight to the dashboard from a pod of the local real node (the proxy listens on

@@ -24,6 +24,8 @@ STATUS: dict[str, int] = {
     "missing-template": 400,
     "name-too-long": 400,
     "bad-path": 400,
+    "bad-reference": 400,
+    "bad-archive": 400,
     # 401: who are you?
     "not-authenticated": 401,
     # 403: not yours, not allowed
@@ -39,6 +41,8 @@ STATUS: dict[str, int] = {
     "service-not-found": 404,
     "template-not-found": 404,
     "upload-not-found": 404,
+    "image-not-found": 404,
+    "no-registry": 404,
     # 405
     "method-not-allowed": 405,
     # 409: taken or in the way
@@ -73,6 +77,7 @@ STATUS: dict[str, int] = {
     "cluster-error": 503,
     "hub-unreachable": 503,
     "files-unavailable": 503,
+    "registry-unavailable": 503,
     # 507: the disk is full or the quota used up
     "insufficient-storage": 507,
 }

@@ -8,7 +8,7 @@ and the dashboard never disagree about them.
 
 from __future__ import annotations
 
-from traitlets import Unicode
+from traitlets import TraitError, Unicode, validate
 from traitlets.config import Configurable
 
 
@@ -31,12 +31,36 @@ class Installation(Configurable):
         help="Domain under which services are reachable: service 'zeppelin' of user"
         " 'test' is at zeppelin-test.<domain>.",
     )
-    registry_url = Unicode(
+    registry = Unicode(
         "",
         config=True,
-        help="The private container registry: $REGISTRY in templates and"
-        " KARVDASH_REGISTRY_URL in the user's environment. Empty: none.",
+        help="The users' container registry as the cluster's nodes pull from it,"
+        " host[:port] without a scheme ('registry.example.org'): $REGISTRY in templates"
+        " and KARVDASH_REGISTRY in the user's environment. Empty: none.",
     )
+
+    @validate("registry")
+    def _check_registry(self, proposal):
+        value = proposal["value"].strip().rstrip("/")
+        if "://" in value or "/" in value or " " in value:
+            raise TraitError(
+                f"Installation.registry is a host[:port] without a scheme or a path, not"
+                f" {proposal['value']!r}"
+            )
+        return value
+
+    registry_api_url = Unicode(
+        "",
+        config=True,
+        help="How the dashboard reaches the registry's API ('http://127.0.0.1:5000')."
+        " Empty: https://<registry>.",
+    )
+
+    def registry_api(self) -> str:
+        """:attr:`registry_api_url`, or the one derived from :attr:`registry`."""
+        if self.registry_api_url or not self.registry:
+            return self.registry_api_url.rstrip("/")
+        return f"https://{self.registry}"
 
     def api_url_from_hub(self, hub_api_url: str) -> str:
         """:attr:`api_url`, or the one derived from the hub's API URL."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 
 from kubernetes_asyncio.client.exceptions import ApiException
 from traitlets import Bool, Dict, Float, Instance, List, Unicode, default, validate
@@ -26,6 +27,7 @@ from traitlets.config import LoggingConfigurable
 
 from . import admission, kube, volumes
 from .errors import NamespaceConflict, ProvisioningError
+from .pullsecrets import PullSecrets
 from .rules import names, objects, storage
 from .userfiles import UserFiles
 
@@ -215,9 +217,18 @@ class Provisioner(LoggingConfigurable):
             prefix=self.namespace_prefix, **{f: copy.deepcopy(getattr(self, f)) for f in names_}
         )
 
+    @functools.cached_property
+    def pull_secrets(self) -> PullSecrets:
+        return PullSecrets(self)
+
+    @property
+    def pull_secret(self) -> str:
+        return self.pull_secrets.name
+
     def objects(self, username: str) -> list[dict]:
         """Every object of the user, namespace first, as it should be."""
-        return objects.user_objects(username, self.settings)
+        objs = objects.user_objects(username, self.settings)
+        return objs + self.pull_secrets.objects(username, objs[1]["metadata"])
 
     async def storage_objects(self, username: str) -> list[dict]:
         """The user's PersistentVolumes and claims of the file domains."""
@@ -375,25 +386,14 @@ class Provisioner(LoggingConfigurable):
                 if err.status not in (404, 409):  # 409: already being deleted
                     raise
         await volumes.delete_volumes(await self.client(), username, self.namespace_prefix)
-        if running:
-            # pods still writing to the files (or a kubelet making their folder again)
-            # must be gone before the folder is moved aside or purged
-            await self._wait_namespace_gone(found["metadata"]["name"], uid)
-        await self.files.retire(username, purge=purge_files)
-
-    async def _wait_namespace_gone(self, name: str, uid: str) -> None:
-        dyn = await self.client()
-        namespaces = await kube.resource(dyn, "v1", "Namespace")
-
-        async def gone() -> bool:
-            current = await kube.get_or_none(dyn, namespaces, name)
-            return current is None or current.metadata.uid != uid
-
-        try:
-            await kube.wait_until(gone, f"namespace {name} to go", self.terminating_timeout)
-        except TimeoutError:
+        # pods still writing to the files (or a kubelet making their folder again) must be
+        # gone before the folder is moved aside or purged
+        if running and not await kube.wait_gone(
+            dyn, namespaces, name, uid, self.terminating_timeout
+        ):
             self.log.warning(
                 "Namespace %s is still being deleted after %.0f s; its files are moved now",
                 name,
                 self.terminating_timeout,
             )
+        await self.files.retire(username, purge=purge_files)

@@ -6,11 +6,18 @@ grants. The key and its self-signed certificate are made at the first start, rea
 by their owner only, and kept in the state folder (``key_file``, and the certificate
 beside it with ``.crt``): the registry's ``rootcertbundle`` is that certificate. A token
 names the key with libtrust's key id, the way Distribution 2.8 looks it up.
+
+The same key, hashed, signs the registry credentials of :mod:`karvdash_hub.rules.registry`
+(namespaces' pull secrets, the dashboard's own pushes): making a new key (delete both
+files and restart) revokes every credential and token at once; the next login of each
+user writes their namespace's pull secret again.
 """
 
 from __future__ import annotations
 
 import datetime
+import fcntl
+import hashlib
 import os
 import secrets
 import time
@@ -53,11 +60,26 @@ class RegistryAuth(LoggingConfigurable):
     def cert_file(self) -> Path:
         return Path(self.key_file).with_suffix(".crt")
 
+    push_lifetime = Int(
+        3600,
+        config=True,
+        help="How long the credential of one upload's push (the dashboard's, to the"
+        " registry) is valid, in seconds: longer than the slowest push.",
+    )
+
     def ensure_keys(self) -> None:
-        """Make the key and its certificate when missing."""
+        """Make the key and its certificate when missing (once: the processes that
+        start together, hub, dashboard and registry, wait for each other)."""
         key_path = Path(self.key_file)
         if key_path.exists() and self.cert_file.exists():
             return
+        key_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(key_path.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (key_path.exists() and self.cert_file.exists()):
+                self._make_keys(key_path)
+
+    def _make_keys(self, key_path: Path) -> None:
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, self.issuer)])
         now = datetime.datetime.now(datetime.UTC)
@@ -76,13 +98,14 @@ class RegistryAuth(LoggingConfigurable):
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        key_path.parent.mkdir(parents=True, exist_ok=True)
-        write_private(key_path, pem.decode())
+        # the certificate first: a key without its certificate is made again
         self.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         os.chmod(self.cert_file, 0o644)
+        write_private(key_path, pem.decode())
         self.log.info("Made the registry tokens' signing key %s", key_path)
 
     _signing = None
+    _credential_key = None
 
     def signing_key(self) -> tuple[ec.EllipticCurvePrivateKey, str]:
         """The key and its libtrust key id, read once (not at every token)."""
@@ -92,7 +115,31 @@ class RegistryAuth(LoggingConfigurable):
                 serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
             )
             self._signing = key, rules.libtrust_key_id(der)
+            private = key.private_bytes(
+                serialization.Encoding.DER,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            self._credential_key = hashlib.sha256(b"karvdash registry credentials\0" + private)
         return self._signing
+
+    def credential_key(self) -> bytes:
+        """The key of the registry credentials, derived from the signing key."""
+        self.signing_key()
+        return self._credential_key.digest()
+
+    def pull_credential(self, user: str) -> str:
+        """The password of ``user``'s pull secret: pull of their repositories and
+        library/, no expiry."""
+        return rules.credential(self.credential_key(), "pull", user)
+
+    def push_credential(self, user: str, repository: str) -> str:
+        """The password of one push of ``repository`` by ``user`` (the dashboard's)."""
+        expiry = int(time.time()) + self.push_lifetime
+        return rules.credential(self.credential_key(), "push", user, repository, expiry)
+
+    def read_credential(self, user: str, password: str) -> rules.Identity | None:
+        return rules.read_credential(self.credential_key(), user, password, int(time.time()))
 
     def token(self, subject: str, access: list[dict]) -> dict:
         """The token endpoint's answer: a signed token granting ``access``."""

@@ -125,7 +125,7 @@ class ServiceManager(HasParts):
         return {
             "NAMESPACE": self.provisioner.namespace(username),
             "HOSTNAME": self.hostname(name, username),
-            "REGISTRY": self.installation.registry_url,
+            "REGISTRY": self.installation.registry,
             "PRIVATE": storage.PRIVATE.mount_path,
             "SHARED": storage.SHARED.mount_path,
         }
@@ -144,7 +144,7 @@ class ServiceManager(HasParts):
         except policy.PolicyError as err:
             raise ApiError("template-not-allowed", str(err), violations=err.violations) from None
         env = environment.environment(
-            system["NAMESPACE"], registry_url=self.installation.registry_url, service=name
+            system["NAMESPACE"], registry=self.installation.registry, service=name
         )
         annotations = {
             status.TEMPLATE_NAME_ANNOTATION: template.name,

@@ -46,6 +46,7 @@ SHARED_SECTIONS = (
     "ServiceManager",
     "FileStore",
     "RegistryAuth",
+    "ImageStore",
     "ServiceInspector",
     "DashboardApp",
 )

@@ -62,7 +62,7 @@ class KarvdashSpawnerMixin(LoggingConfigurable):
             namespace,
             private_dir=private,
             shared_dir=shared,
-            registry_url=self.installation.registry_url,
+            registry=self.installation.registry,
             api_url=self.dashboard_api_url,
         )
 
@@ -77,6 +77,12 @@ class KarvdashSpawner(KarvdashSpawnerMixin, KubeSpawner):
     @default("service_account")
     def _default_service_account(self):
         return self.provisioner.service_account
+
+    @default("image_pull_secrets")
+    def _default_pull_secrets(self):
+        # the namespace's pull secret: images of $REGISTRY/<user>/... and library/...
+        secret = self.provisioner.pull_secret
+        return [secret] if secret else []
 
     @default("automount_service_account_token")
     def _default_automount(self):

@@ -9,6 +9,7 @@ from .ops import (
     list_items,
     resource,
     resource_of,
+    wait_gone,
     wait_until,
 )
 
@@ -22,5 +23,6 @@ __all__ = [
     "list_items",
     "resource",
     "resource_of",
+    "wait_gone",
     "wait_until",
 ]

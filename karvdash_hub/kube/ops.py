@@ -112,3 +112,18 @@ async def wait_until(
         max_wait=max_wait,
         timeout=within,
     )
+
+
+async def wait_gone(dyn, res, name: str, uid: str, within: float) -> bool:
+    """Wait until the object ``name`` of uid ``uid`` is gone (another of that name does
+    not count); False when it is still there after ``within`` seconds."""
+
+    async def gone() -> bool:
+        current = await get_or_none(dyn, res, name)
+        return current is None or current.metadata.uid != uid
+
+    try:
+        await wait_until(gone, f"{name} to go", within)
+    except TimeoutError:
+        return False
+    return True

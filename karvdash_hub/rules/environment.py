@@ -8,7 +8,7 @@ spawner) or a launched service's pods:
 | KARVDASH_NAMESPACE | the user's namespace | always |
 | KARVDASH_PRIVATE_DIR | where the user's own files are (``/private`` in a pod) | always |
 | KARVDASH_SHARED_DIR | where the shared files are (``/shared`` in a pod) | always |
-| KARVDASH_REGISTRY_URL | the private registry | when the installation has one |
+| KARVDASH_REGISTRY | the private registry | when the installation has one |
 | KARVDASH_API_URL | the dashboard's REST API | the user's server |
 | KARVDASH_SERVICE | the service's name | a launched service's pods |
 
@@ -25,7 +25,7 @@ def environment(
     *,
     private_dir: str = storage.PRIVATE.mount_path,
     shared_dir: str = storage.SHARED.mount_path,
-    registry_url: str = "",
+    registry: str = "",
     api_url: str = "",
     service: str | None = None,
 ) -> dict[str, str]:
@@ -36,8 +36,8 @@ def environment(
     }
     if service is not None:
         env["KARVDASH_SERVICE"] = service
-    if registry_url:
-        env["KARVDASH_REGISTRY_URL"] = registry_url
+    if registry:
+        env["KARVDASH_REGISTRY"] = registry
     if api_url:
         env["KARVDASH_API_URL"] = api_url
     return env

@@ -5,7 +5,8 @@ For a user ``alice`` (slug ``alice``) with the prefix ``karvdash``, all labelled
 
 - Namespace ``karvdash-alice`` with Pod Security Admission labels (enforce ``baseline``,
   warn and audit ``restricted`` by default), annotated with the exact user name;
-- ServiceAccount ``karvdash-user`` for the user's pods, and RoleBinding
+- ServiceAccount ``karvdash-user`` for the user's pods (and ``default``: both with the
+  namespace's image pull Secret when there is a registry), and RoleBinding
   ``karvdash-user-admin`` giving it the ``admin`` ClusterRole in that namespace only;
 - optionally RoleBinding ``karvdash-hub-admin`` for the hub's own ServiceAccount (so the
   hub needs no cluster-wide write access to pods, services or secrets);
@@ -71,6 +72,8 @@ class NamespaceSettings:
     resource_quota: dict = field(default_factory=dict)
     limit_range: list = field(default_factory=list)
     ingress_namespaces: tuple[str, ...] = ()
+    #: the image pull Secret the namespace's accounts use, or '' for none
+    pull_secret: str = ""
 
 
 def role_binding(name: str, meta: dict, role: str, sa_namespace: str, sa: str) -> dict:
@@ -129,9 +132,10 @@ def user_objects(username: str, s: NamespaceSettings) -> list[dict]:
     """Every object of the user's namespace, the Namespace first, as it should be."""
     ns = names.namespace_for(username, s.prefix)
     meta = {"namespace": ns, "labels": names.user_labels(username)}
+    pulls = {"imagePullSecrets": [{"name": s.pull_secret}]} if s.pull_secret else {}
     objs: list[dict] = [
         namespace_object(username, s),
-        _v1("ServiceAccount", s.service_account, meta),
+        {**_v1("ServiceAccount", s.service_account, meta), **pulls},
         role_binding(
             f"{s.service_account}-{s.user_cluster_role}",
             meta,
@@ -141,6 +145,9 @@ def user_objects(username: str, s: NamespaceSettings) -> list[dict]:
         ),
         network_policy(meta, s.ingress_namespaces),
     ]
+    if s.pull_secret:
+        # the pods of templates that name no account pull with the user's rights too
+        objs.append({**_v1("ServiceAccount", "default", meta), **pulls})
     if s.hub_service_account:
         hub_ns, _, hub_sa = s.hub_service_account.partition("/")
         objs.append(role_binding("karvdash-hub-admin", meta, "admin", hub_ns, hub_sa))

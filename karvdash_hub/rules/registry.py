@@ -13,6 +13,12 @@ decision, and the names and claims around it. Rules guaranteed:
 - Admins may do anything, the catalog included; nobody else sees the catalog.
 - An identity that may only pull (a namespace's pull secret) gets ``pull`` of its
   user's repositories and of ``library/``, never more.
+- A push credential (the dashboard's, to push one upload) gets pull and push of the one
+  repository it names, nothing else, until it expires.
+- Registry credentials (:func:`credential`) are HMAC-signed with the installation's key:
+  ``kd1.<kind>.<expiry>.<signature>`` bound to the user name (and, for ``push``, the
+  repository); a pull credential (a namespace's pull secret) never expires and is
+  revoked by changing the key. :func:`read_credential` checks one in constant time.
 - Anonymous requests get nothing. What is granted is always a subset of what was asked
   (:func:`granted`): a scope that is not allowed is left out, never an error, as the
   protocol wants.
@@ -22,6 +28,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
+import json
 import re
 from dataclasses import dataclass
 
@@ -100,12 +108,17 @@ class Identity:
     name: str | None
     admin: bool = False
     pull_only: bool = False
+    #: a push credential's one repository (pull and push there, nothing else)
+    repository: str | None = None
 
 
 def allowed_actions(identity: Identity, scope: Scope) -> tuple[str, ...]:
     """What ``identity`` may do of ``scope`` (the rules above), in ACTIONS order."""
     if identity.name is None:
         return ()
+    if identity.repository is not None:
+        same = scope.type == "repository" and scope.name == identity.repository
+        return ("pull", "push") if same else ()
     if scope.type == "registry":
         admin = identity.admin and not identity.pull_only
         return ("*",) if admin and scope.name == "catalog" else ()
@@ -174,3 +187,80 @@ def libtrust_key_id(public_key_der: bytes) -> str:
     encoded = base64.b32encode(hashlib.sha256(public_key_der).digest()[:30]).decode()
     encoded = encoded.rstrip("=")
     return ":".join(encoded[i : i + 4] for i in range(0, len(encoded), 4))
+
+
+# -- credentials for the registry (pull secrets, the dashboard's pushes)
+
+CREDENTIAL_KINDS = ("pull", "push")
+
+
+def _signature(key: bytes, kind: str, user: str, repository: str, expiry: int) -> str:
+    message = "\0".join(["karvdash-registry", kind, user, repository, str(expiry)])
+    digest = hmac.new(key, message.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def credential(key: bytes, kind: str, user: str, repository: str = "", expiry: int = 0) -> str:
+    """A password for ``user`` at the registry's token endpoint: ``pull`` (of the user's
+    repositories and library/, expiry 0: never) or ``push`` (of ``repository`` only,
+    until ``expiry``, Unix time): ``kd1.<kind>.<expiry>.<repository>.<signature>``."""
+    if kind not in CREDENTIAL_KINDS:
+        raise RegistryError(f"no credential kind {kind!r}")
+    if kind == "push":
+        check_repository(repository)
+    signature = _signature(key, kind, user, repository, expiry)
+    return f"kd1.{kind}.{expiry}.{_b64(repository.encode())}.{signature}"
+
+
+def is_credential(password: str) -> bool:
+    """Whether a password has the form of a registry credential (not a hub token)."""
+    return password.startswith("kd1.")
+
+
+def read_credential(key: bytes, user: str, password: str, now: int) -> Identity | None:
+    """The :class:`Identity` a credential stands for, or None when it is not valid for
+    ``user`` (forged, for someone else, expired, malformed)."""
+    parts = password.split(".")
+    if len(parts) != 5 or parts[0] != "kd1" or parts[1] not in CREDENTIAL_KINDS or not user:
+        return None
+    kind, expiry_text, named, given = parts[1:]
+    if not expiry_text.isascii() or not expiry_text.isdigit():
+        return None
+    try:
+        repository = base64.urlsafe_b64decode(named + "=" * (-len(named) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    expiry = int(expiry_text)
+    if not hmac.compare_digest(_signature(key, kind, user, repository, expiry), given):
+        return None
+    if (expiry and expiry < now) or (kind == "push") != bool(expiry and repository):
+        return None
+    if kind == "pull":
+        return Identity(user, pull_only=True)
+    return Identity(user, repository=repository)
+
+
+def pull_secret(name: str, meta: dict, registry: str, user: str, password: str) -> dict:
+    """The namespace's image pull Secret (kubernetes.io/dockerconfigjson) for ``registry``."""
+    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
+    config = {"auths": {registry: {"username": user, "password": password, "auth": auth}}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, **meta},
+        "type": "kubernetes.io/dockerconfigjson",
+        "stringData": {".dockerconfigjson": json.dumps(config, sort_keys=True)},
+    }
+
+
+def split_image(text: str) -> tuple[str, str | None]:
+    """``alice/hello:1`` -> ``("alice/hello", "1")``; ``alice/hello`` -> ``(..., None)``;
+    both parts checked (RegistryError)."""
+    name, colon, tag = text.rpartition(":")
+    if not colon or "/" in tag:
+        return check_repository(text), None
+    return check_repository(name), check_tag(tag)

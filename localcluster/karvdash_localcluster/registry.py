@@ -112,22 +112,17 @@ def push_oci(layout: Path, tag: str, address: str, repository: str, digest: str)
 
 class SystemRegistry:
     """``SystemRegistry(state_dir, port=None)``; ``start()``, ``address``, ``stop()``, or
-    ``with SystemRegistry(...) as registry:``. ``storage_dir`` moves the storage (tests).
-    ``token_auth`` (``realm``, ``service``, ``issuer``, ``rootcertbundle``) makes it a
-    registry of the users' images, behind the dashboard's token endpoint, instead of an
-    anonymous one."""
+    ``with SystemRegistry(...) as registry:``. ``storage_dir`` moves the storage (tests)."""
 
     def __init__(
         self,
         state_dir: Path,
         port: int | None = None,
         storage_dir: Path | None = None,
-        token_auth: dict | None = None,
     ):
         self.state_dir = Path(state_dir).resolve()
         self.port = port
         self.storage_dir = Path(storage_dir or registry_storage()).resolve()
-        self.token_auth = token_auth
         self.process: subprocess.Popen | None = None
 
     @property
@@ -230,9 +225,7 @@ class SystemRegistry:
     # -- internals
 
     def _config(self) -> dict:
-        auth = {"auth": {"token": self.token_auth}} if self.token_auth else {}
         return {
-            **auth,
             "version": 0.1,
             "log": {"level": "info", "formatter": "text", "fields": {"service": "system"}},
             "storage": {
@@ -261,9 +254,8 @@ class SystemRegistry:
                 with urllib.request.urlopen(f"http://{self.address}/v2/", timeout=2) as resp:
                     if resp.status == 200:
                         return
-            except urllib.error.HTTPError as err:
-                if err.code == 401 and self.token_auth:  # it answers, and asks for a token
-                    return
+            except urllib.error.HTTPError:
+                pass
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.1)

@@ -1,6 +1,6 @@
-"""The users' registry behind the dashboard's token endpoint: a real Distribution registry
-(Debian's docker-registry) with token authentication, real hub tokens, and skopeo as the
-client, pushing and pulling a small OCI image made here."""
+"""The users' registry behind the dashboard's token endpoint: the real Distribution
+registry (Debian's docker-registry) that the hub starts, with token authentication, real
+hub tokens, and skopeo as the client, pushing and pulling a small OCI image made here."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import shutil
 import subprocess
 import tarfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import jwt
 import pytest
 import requests
-from karvdash_localcluster.registry import SystemRegistry
 from support.parts import missing_part
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -26,18 +26,11 @@ SERVICE = "karvdash-registry"
 
 
 @pytest.fixture(scope="module")
-def registry(hub, tmp_path_factory):
+def registry(hub):
+    """The users' registry that the hub started (jupyterhub_config.py)."""
     if shutil.which("docker-registry") is None or shutil.which("skopeo") is None:
         missing_part("Debian's docker-registry and skopeo (apt-get install docker-registry skopeo)")
-    folder = tmp_path_factory.mktemp("registry")
-    auth = {
-        "realm": hub.url + "/services/karvdash/registry/token",
-        "service": SERVICE,
-        "issuer": "karvdash",
-        "rootcertbundle": str(Path(hub.state) / "registry-token.crt"),
-    }
-    with SystemRegistry(folder / "state", storage_dir=folder / "storage", token_auth=auth) as reg:
-        yield reg
+    return SimpleNamespace(address=hub.registry)
 
 
 def _blob(layout: Path, data: bytes) -> dict:

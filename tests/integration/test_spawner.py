@@ -33,7 +33,7 @@ class HubUser:
 @pytest.fixture
 def spawner_config(kubeconfig, tmp_path):
     cfg = karvdash_config(kubeconfig, tmp_path)
-    cfg.Installation.registry_url = "https://registry.example.org"
+    cfg.Installation.registry = "registry.example.org"
     cfg.KarvdashSpawner.image = "quay.io/jupyter/minimal-notebook:latest"
     cfg.KarvdashSpawner.start_timeout = 60
     return cfg
@@ -70,7 +70,7 @@ async def test_a_notebook_pod_runs_in_the_users_namespace_with_the_files_mounted
         assert env["KARVDASH_NAMESPACE"] == f"karvdash-{name}"
         assert env["KARVDASH_PRIVATE_DIR"] == "/private"
         assert env["KARVDASH_SHARED_DIR"] == "/shared"
-        assert env["KARVDASH_REGISTRY_URL"] == "https://registry.example.org"
+        assert env["KARVDASH_REGISTRY"] == "registry.example.org"
         assert env["KARVDASH_API_URL"] == "http://hub.example.org:8081/services/karvdash/api/"
         assert env["JUPYTERHUB_ROOT_DIR"] == "/private"
         # the namespace was provisioned before the pod, with its claims

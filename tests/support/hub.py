@@ -30,15 +30,19 @@ class HubProcess:
         kubeconfig: Path,
         admin_password: str | None = "admin-pass-1",
         notebooks: str = "processes",
+        environment: dict[str, str] | None = None,
     ):
         """``notebooks``: ``processes`` (the default of these tests: fast), or ``pods``
-        (KarvdashSpawner on the local cluster's real node)."""
+        (KarvdashSpawner on the local cluster's real node). ``environment``: more
+        settings (KARVDASH_* variables of jupyterhub_config.py)."""
         self.state = state
         self.kubeconfig = kubeconfig
-        self.port, hub_port, proxy_port, dashboard_port = free_ports(4)
+        self.port, hub_port, proxy_port, dashboard_port, registry_port = free_ports(5)
         self.url = f"http://127.0.0.1:{self.port}"
         # the dashboard service itself, as pods of the real node reach it (no proxy)
         self.dashboard_url = f"http://127.0.0.1:{dashboard_port}"
+        # the users' registry the hub starts (token auth by the dashboard)
+        self.registry = f"127.0.0.1:{registry_port}"
         self.log = state / "hub.log"
         # hubs of one test run share the cluster: each gets namespaces of its own
         self.prefix = f"kd{uuid.uuid4().hex[:6]}"
@@ -49,14 +53,17 @@ class HubProcess:
             KARVDASH_HUB_PORT=str(hub_port),
             KARVDASH_PROXY_API_PORT=str(proxy_port),
             KARVDASH_DASHBOARD_PORT=str(dashboard_port),
+            KARVDASH_REGISTRY_PORT=str(registry_port),
             KARVDASH_NAMESPACE_PREFIX=self.prefix,
             KARVDASH_KUBECONFIG=str(kubeconfig),
             KARVDASH_NOTEBOOKS=notebooks,
             PATH=f"{Path(find_proxy()).parent}:{Path(sys.executable).parent}:{env['PATH']}",
         )
-        env.pop("KARVDASH_ADMIN_PASSWORD", None)
+        for name in ("KARVDASH_ADMIN_PASSWORD", "KARVDASH_REGISTRY", "KARVDASH_REGISTRY_API_URL"):
+            env.pop(name, None)
         if admin_password:
             env["KARVDASH_ADMIN_PASSWORD"] = admin_password
+        env.update(environment or {})
         self.admin_password = admin_password
         state.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
@@ -80,11 +87,18 @@ class HubProcess:
             try:
                 hub = requests.get(self.url + "/hub/api/", timeout=2)
                 api = requests.get(self.url + "/services/karvdash/api/openapi.json", timeout=2)
+                # the registry asks for a token (when this machine has one)
+                registry = (
+                    requests.get(f"http://{self.registry}/v2/", timeout=2).status_code == 401
+                    if shutil.which("docker-registry")
+                    else True
+                )
                 if (
                     hub.ok
                     and "version" in hub.json()
                     and api.ok
                     and api.headers.get("Content-Type", "").startswith("application/json")
+                    and registry
                 ):
                     return
             except (requests.ConnectionError, ValueError):

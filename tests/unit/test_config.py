@@ -4,6 +4,7 @@ environment to the right traits."""
 from __future__ import annotations
 
 import json
+import shutil
 import os
 from pathlib import Path
 
@@ -32,9 +33,19 @@ def test_the_embedded_default_runs_everything_on_this_machine(monkeypatch, tmp_p
     assert c.Provisioner.private_volume == {
         "hostPath": {"path": str(tmp_path / "files" / "private")}
     }
-    (service,) = c.JupyterHub.services
-    assert service["name"] == "karvdash" and service["url"] == "http://127.0.0.1:8103"
+    services = {s["name"]: s for s in c.JupyterHub.services}
+    service = services["karvdash"]
+    assert service["url"] == "http://127.0.0.1:8103"
     assert service["environment"]["KARVDASH_STATE_DIR"] == str(tmp_path)
+    # the users' registry: started by the hub on loopback, token auth by the dashboard
+    if shutil.which("docker-registry"):
+        registry = services["registry"]
+        assert "--address=127.0.0.1:8104" in registry["command"]
+        assert "--realm=http://127.0.0.1:8100/services/karvdash/registry/token" in (
+            registry["command"]
+        )
+        assert c.Installation.registry == "127.0.0.1:8104"
+        assert c.Installation.registry_api_url == "http://127.0.0.1:8104"
     assert c.Installation.api_url == "http://127.0.0.1:8100/services/karvdash/api/"
     assert "access:services!service=karvdash" in c.Spawner.server_token_scopes
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
@@ -138,7 +149,7 @@ def test_with_a_real_node_notebooks_are_pods_that_reach_the_hub_at_the_nodes_add
     assert c.KarvdashSpawner.image.startswith("docker.io/karvdash/singleuser:")
     assert c.KarvdashSpawner.cmd == ["jupyterhub-singleuser"]
     assert c.UserFiles.folder_owner == "1000:100"
-    (service,) = c.JupyterHub.services
+    service = c.JupyterHub.services[0]
     assert service["url"] == "http://10.244.0.1:8103" and c.DashboardApp.ip == "10.244.0.1"
     assert c.Installation.api_url == "http://10.244.0.1:8103/services/karvdash/api/"
     assert c.JupyterHub.bind_url == "http://127.0.0.1:8100"  # the browser's side stays local
@@ -157,3 +168,12 @@ def test_without_a_real_node_notebooks_are_processes_and_pods_cannot_be_forced(
     assert c.JupyterHub.spawner_class == "karvdash-local"
     with pytest.raises(ValueError, match="KARVDASH_NOTEBOOKS must be"):
         load(monkeypatch, tmp_path, KARVDASH_NOTEBOOKS="vms")
+
+
+def test_an_external_registry_or_none_replaces_the_embedded_one(monkeypatch, tmp_path):
+    c = load(monkeypatch, tmp_path, KARVDASH_REGISTRY="registry.example.org")
+    assert c.Installation.registry == "registry.example.org"
+    assert [s["name"] for s in c.JupyterHub.services] == ["karvdash"]
+    c = load(monkeypatch, tmp_path, KARVDASH_REGISTRY="none")
+    assert c.Installation.registry == ""
+    assert [s["name"] for s in c.JupyterHub.services] == ["karvdash"]

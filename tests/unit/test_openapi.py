@@ -35,6 +35,8 @@ def _spec_paths_by_shape() -> dict[str, str]:
     shapes = {}
     for path in document("test")["paths"]:
         shape = re.sub(r"/\{path\}$", "(?:/(.*))?", path)
+        # an image is a repository with '/' in it (and maybe ':tag')
+        shape = re.sub(r"/\{image\}$", "/(.+)", shape)
         shapes[re.sub(r"\{\w+\}", "([^/]+)", shape)] = path
     return shapes
 

@@ -165,3 +165,66 @@ def test_the_key_id_is_libtrusts_twelve_groups_of_base32():
     kid = r.libtrust_key_id(der)
     assert re.fullmatch(r"([A-Z2-7]{4}:){11}[A-Z2-7]{4}", kid)
     assert r.libtrust_key_id(der) == kid and r.libtrust_key_id(der + b"x") != kid
+
+
+KEY = b"k" * 32
+
+
+def test_a_pull_credential_pulls_its_users_repositories_only_and_never_expires():
+    password = r.credential(KEY, "pull", "alice")
+    who = r.read_credential(KEY, "alice", password, now=2_000_000_000)
+    assert who == r.Identity("alice", pull_only=True)
+    assert r.granted(who, r.parse_scopes(["repository:alice/app:pull,push"])) == [
+        {"type": "repository", "name": "alice/app", "actions": ["pull"]}
+    ]
+    assert r.granted(who, r.parse_scopes(["repository:bob/app:pull"])) == []
+    # another user's name, another key, a changed letter: nothing
+    assert r.read_credential(KEY, "bob", password, now=0) is None
+    assert r.read_credential(b"x" * 32, "alice", password, now=0) is None
+    forged = password[:-1] + ("A" if password[-1] != "A" else "B")
+    assert r.read_credential(KEY, "alice", forged, now=0) is None
+
+
+def test_a_push_credential_pushes_its_one_repository_until_it_expires():
+    password = r.credential(KEY, "push", "alice", "alice/app", expiry=1000)
+    who = r.read_credential(KEY, "alice", password, now=999)
+    assert who == r.Identity("alice", repository="alice/app")
+    asked = r.parse_scopes(["repository:alice/app:pull,push,delete", "repository:alice/other:pull"])
+    assert r.granted(who, asked) == [
+        {"type": "repository", "name": "alice/app", "actions": ["pull", "push"]}
+    ]
+    assert r.granted(who, r.parse_scopes(["registry:catalog:*"])) == []
+    assert r.read_credential(KEY, "alice", password, now=1001) is None
+    # the repository is signed: naming another one breaks the signature
+    kind, expiry, _, signature = password.split(".")[1:]
+    other = r._b64(b"alice/other")
+    assert r.read_credential(KEY, "alice", f"kd1.{kind}.{expiry}.{other}.{signature}", 0) is None
+    # a push credential without an expiry or a repository is not one
+    with pytest.raises(r.RegistryError):
+        r.credential(KEY, "push", "alice", "Not A Repo", expiry=1)
+
+
+@pytest.mark.parametrize(
+    "password", ["", "kd1", "kd1.pull.0..", "kd1.admin.0..x", "kd1.pull.x..y", "kd1.pull.-1..y"]
+)
+def test_malformed_credentials_are_no_one(password):
+    assert r.read_credential(KEY, "alice", password, now=0) is None
+
+
+def test_the_pull_secret_is_a_dockerconfigjson_for_the_registry():
+    import base64
+    import json
+
+    secret = r.pull_secret("karvdash-registry", {"namespace": "ns"}, "reg:5000", "alice", "pw")
+    assert secret["type"] == "kubernetes.io/dockerconfigjson"
+    config = json.loads(secret["stringData"][".dockerconfigjson"])
+    entry = config["auths"]["reg:5000"]
+    assert base64.b64decode(entry["auth"]).decode() == "alice:pw" == f"{entry['username']}:pw"
+
+
+def test_an_image_is_a_repository_and_maybe_a_tag():
+    assert r.split_image("alice/hello:1") == ("alice/hello", "1")
+    assert r.split_image("alice/hello") == ("alice/hello", None)
+    for bad in ("alice/Hello:1", "alice/hello:", "alice/hello:-1", ":1", "alice//x"):
+        with pytest.raises(r.RegistryError):
+            r.split_image(bad)

@@ -219,9 +219,9 @@ def test_the_environment_contract():
         "KARVDASH_SHARED_DIR": "/shared",
     }
     full = environment.environment(
-        "ns", registry_url="registry.example.org", api_url="http://hub/api/", service="db"
+        "ns", registry="registry.example.org", api_url="http://hub/api/", service="db"
     )
-    assert full["KARVDASH_REGISTRY_URL"] == "registry.example.org"
+    assert full["KARVDASH_REGISTRY"] == "registry.example.org"
     assert full["KARVDASH_API_URL"] == "http://hub/api/" and full["KARVDASH_SERVICE"] == "db"
 
 
@@ -282,3 +282,19 @@ def test_creating_a_container_is_not_a_problem():
     ]
     (entry,) = status.services([svc("db")], [starting], [], [], "https")
     assert entry["status"]["reason"] is None
+
+
+def test_with_a_registry_both_service_accounts_pull_with_the_namespaces_secret():
+    from karvdash_hub.rules.objects import NamespaceSettings, user_objects
+
+    objs = user_objects("alice", NamespaceSettings(pull_secret="karvdash-registry"))
+    accounts = {o["metadata"]["name"]: o for o in objs if o["kind"] == "ServiceAccount"}
+    assert set(accounts) == {"karvdash-user", "default"}
+    for account in accounts.values():
+        assert account["imagePullSecrets"] == [{"name": "karvdash-registry"}]
+        assert account["metadata"]["namespace"] == "karvdash-alice"
+    without = user_objects("alice", NamespaceSettings())
+    assert [o["metadata"]["name"] for o in without if o["kind"] == "ServiceAccount"] == [
+        "karvdash-user"
+    ]
+    assert all("imagePullSecrets" not in o for o in without)

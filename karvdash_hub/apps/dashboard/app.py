@@ -20,6 +20,7 @@ from traitlets import Float, Unicode
 from ... import __version__
 from ...branding import Branding
 from ...filestore import FileStore
+from ...imagestore import ImageStore
 from ...inspection import ServiceInspector
 from ...installation import Installation
 from ...provisioning import Provisioner
@@ -28,13 +29,13 @@ from ...services import ServiceManager
 from ...templatestore import TemplateStore
 from ...userfiles import UserFiles
 from ..base import JSON, NotFoundHandler, OAuthCallbackHandler, ServiceApp
-from . import files, namespace, openapi, registrytoken, services, templates, uploads, user
+from . import files, images, namespace, openapi, registrytoken, services, templates, uploads, user
 from .hubusers import HubUsers
 from .pages import NotFoundPage, page_routes
 from .rendering import Renderer
 
 #: the API's resources, each a module with ``default_handlers`` (paths under api/)
-RESOURCES = [user, services, templates, namespace, files, uploads]
+RESOURCES = [user, services, templates, namespace, files, uploads, images]
 
 
 class OpenAPIHandler(web.RequestHandler):
@@ -74,6 +75,7 @@ class DashboardApp(ServiceApp):
         UserFiles,
         FileStore,
         RegistryAuth,
+        ImageStore,
         ServiceManager,
         ServiceInspector,
     ]
@@ -133,6 +135,7 @@ class DashboardApp(ServiceApp):
             hub_users=HubUsers(hub_auth, self.admin_cache_seconds),
             files=FileStore(parent=self, files=provisioner.files),
             registry_auth=registry_auth,
+            images=ImageStore(installation, registry_auth, parent=self),
             cookie_secret=self.cookie_secret(),
         )
 

@@ -1,11 +1,15 @@
 """``registry/token``: the token endpoint of the users' registry (the Docker registry
 token protocol), outside ``api/`` because registry clients, not Karvdash's, call it.
 
-A client the registry sent here asks with HTTP Basic authentication, a user name and a
-JupyterHub API token of that user (``docker login``, ``skopeo login``, ``podman login``),
-and the scopes it needs: ``GET ?service=...&scope=...`` (docker, skopeo, podman), or a
-form ``POST`` with ``grant_type=password`` (containerd, so the kubelet's pulls). The hub
-says whose token it is and whether they are an admin; :mod:`karvdash_hub.rules.registry`
+A client the registry sent here asks with HTTP Basic authentication and the scopes it
+needs. The credentials are a user name and one of: a JupyterHub API token of that user
+(``docker login``, ``skopeo login``, ``podman login``); the user's password, checked by
+a login at the hub's login page (its authenticator decides, lockout included); or a
+registry credential Karvdash made (a namespace's pull secret: pull only; the dashboard's
+push of one upload: that repository only). Requests are ``GET ?service=...&scope=...``
+(docker, skopeo, podman), or a form ``POST`` with ``grant_type=password`` (containerd,
+so the kubelet's pulls). The hub says whose token it is and whether they are an admin;
+:mod:`karvdash_hub.rules.registry`
 decides what of the scopes they get, and :class:`~karvdash_hub.registryauth.RegistryAuth`
 signs it. No credentials: a token that grants nothing (the registry then refuses). Wrong
 credentials: 401, in the registry's error shape.
@@ -52,12 +56,18 @@ class RegistryTokenHandler(web.RequestHandler):
         """Who the credentials are (None: wrong), anonymous without any."""
         if credentials is None:
             return rules.Identity(None)
-        user, token = credentials
-        model = await self.settings["hub_auth"].user_for_token(token, use_cache=False, sync=False)
-        if not model or not user or model.get("name") != user:
+        user, secret = credentials
+        if not user or not secret:
             return None
-        admin = await self.settings["hub_users"].is_admin(model)
-        return rules.Identity(user, admin=admin)
+        if rules.is_credential(secret):
+            return self.auth.read_credential(user, secret)
+        hub_users = self.settings["hub_users"]
+        model = await self.settings["hub_auth"].user_for_token(secret, use_cache=False, sync=False)
+        if not model:
+            model = await hub_users.password_login(user, secret)
+        if not model or model.get("name") != user:
+            return None
+        return rules.Identity(user, admin=await hub_users.is_admin(model))
 
     async def answer(self, credentials, scopes: list[str], account: str | None) -> None:
         if self.auth.key_file == "":
@@ -71,7 +81,7 @@ class RegistryTokenHandler(web.RequestHandler):
         who = await self.identity(credentials)
         if who is None:
             return self.unauthorized(
-                "the user name and hub token do not match (make a token at /hub/token)"
+                "the user name and password or hub token do not match (make a token at /hub/token)"
             )
         if account and who.name and account != who.name:
             return self.unauthorized("the account is not the user of the token")

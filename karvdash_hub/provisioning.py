@@ -228,7 +228,8 @@ class Provisioner(LoggingConfigurable):
     def objects(self, username: str) -> list[dict]:
         """Every object of the user, namespace first, as it should be."""
         objs = objects.user_objects(username, self.settings)
-        return objs + self.pull_secrets.objects(username, objs[1]["metadata"])
+        meta = {k: objs[1]["metadata"][k] for k in ("namespace", "labels")}
+        return objs + self.pull_secrets.objects(username, meta)
 
     async def storage_objects(self, username: str) -> list[dict]:
         """The user's PersistentVolumes and claims of the file domains."""

@@ -8,14 +8,17 @@ Rules:
   base URL (``.../services/karvdash/api/``), query, headers, a JSON body or a raw one, and
   what the answer is (JSON, text, nothing, or bytes streamed to a file object). A transport
   subclass supplies ``_send(call)``; :data:`OPERATIONS` names every operation, and
-  ``describe(name, ...)`` gives a call without sending it.
+  ``describe(name, ...)`` gives a call without sending it. The operations of a resource
+  with rules of its own are a mixin of :class:`Operations` in a module of theirs
+  (:mod:`karvdash_labext.images`), written the same way (:mod:`karvdash_labext.calls`).
 - A raw body (an upload) is bytes, a binary file object or an iterable of bytes; the
   transports send the last two as they read them, never the whole in memory. A streamed
   answer (a download) is written to the call's ``sink`` in pieces as it arrives.
 - A name in a path is quoted whole: a ``/`` in it cannot reach another route. A file's path
   is quoted segment by segment (``/`` separates folders, any other character, ``?``, ``#``,
   ``%`` or a space, is part of a name), and a segment ``.`` or ``..`` is sent encoded, so that
-  no URL normalisation climbs to another route: the server sees it, and refuses it.
+  no URL normalisation climbs to another route: the server sees it, and refuses it. (An
+  image's reference keeps its ``/`` and ``:``, as the API reads it: :mod:`.images`.)
 - An admin acting for another user names them with ``user``: in the query of GET and DELETE
   and of every file operation, in the JSON body of the other POSTs (as the API reads it).
 - Every failure is a :class:`KarvdashError` (``status``, ``reason``, ``message``,
@@ -32,61 +35,15 @@ Rules:
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import AsyncIterable, Callable, Iterable
-from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
+
+from .calls import Call, Content, KarvdashError, operation
+from .images import Images
 
 if TYPE_CHECKING:
     import httpx
-
-
-class KarvdashError(Exception):
-    """An error answered by the API (or the connection): status, reason, message."""
-
-    def __init__(self, status: int, reason: str, message: str, details: dict | None = None):
-        super().__init__(message)
-        self.status, self.reason, self.message = status, reason, message
-        self.details = details or {}
-
-    def __str__(self):
-        return f"{self.message} ({self.status} {self.reason})"
-
-
-#: a raw request body: bytes, a binary file object (read as it is sent), or an iterable
-#: of bytes (an asynchronous iterable too, for the asynchronous client)
-Content = bytes | IO[bytes] | Iterable[bytes] | AsyncIterable[bytes]
-
-
-@dataclass(frozen=True)
-class Call:
-    """One request of the API, independent of the transport that sends it: a JSON ``body``
-    or a raw ``content``; an ``answer`` read as JSON, text, nothing, or (``stream``) written
-    to ``sink`` piece by piece, whose result is ``{"name", "type", "size"}`` (the file name
-    the server gives, the content type, the bytes written)."""
-
-    method: str
-    path: str  # relative to the API's base URL, already quoted
-    query: dict[str, str] = field(default_factory=dict)
-    body: dict | None = None
-    answer: Literal["json", "text", "none", "stream"] = "json"
-    content: Content | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    sink: IO[bytes] | None = None
-
-
-def operation(describe: Callable[..., Call]) -> Callable[..., Any]:
-    """Make a method that describes a request into one that sends it with ``self._send``:
-    the result (or, for the asynchronous client, an awaitable of it) is the answer."""
-
-    @functools.wraps(describe)
-    def send(self, *args, **kwargs):
-        return self._send(describe(self, *args, **kwargs))
-
-    send.describes = describe
-    return send
 
 
 def _name(value: str) -> str:
@@ -111,8 +68,10 @@ def _flags(**flags: bool) -> dict[str, str]:
 RAW = {"Content-Type": "application/octet-stream"}
 
 
-class Operations:
-    """Every operation of the API, once. Subclasses send the calls (``_send``)."""
+class Operations(Images):
+    """Every operation of the API, once (those of a resource with a module of its own come
+    from its mixin, e.g. :class:`~karvdash_labext.images.Images`). Subclasses send the
+    calls (``_send``)."""
 
     def _send(self, call: Call) -> Any:
         raise NotImplementedError
@@ -307,7 +266,10 @@ class Operations:
 
 
 OPERATIONS: tuple[str, ...] = tuple(
-    name for name, value in vars(Operations).items() if hasattr(value, "describes")
+    name
+    for cls in Operations.__mro__
+    for name, value in vars(cls).items()
+    if hasattr(value, "describes")
 )
 
 

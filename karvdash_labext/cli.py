@@ -18,13 +18,17 @@ karvdashctl mkdir -p /private/old
 karvdashctl mv /private/a.txt /private/old/a.txt
 karvdashctl cp /private/a.txt /shared/a.txt
 karvdashctl rm -r /private/old
+karvdashctl images
+karvdashctl push hello.tar alice/hello:1
+karvdashctl tags alice/hello
+karvdashctl rmi alice/hello:1
 
 Every command is one row of :data:`COMMANDS` (:class:`~karvdash_labext.command.Command`):
 its help, its arguments, the client operation it calls (by default the one of the same
 name) and how its answer is printed; the argument parser and the dispatch are made from
-that table. The file commands' rows are in :mod:`karvdash_labext.filecommands`. An
-operation of the client that has no command is named in :data:`LIBRARY_ONLY` (a test
-holds the two together).
+that table. The file commands' rows are in :mod:`karvdash_labext.filecommands`, the image
+commands' in :mod:`karvdash_labext.imagecommands`. An operation of the client that has no
+command is named in :data:`LIBRARY_ONLY` (a test holds the two together).
 
 Output: a table or a sentence for people; the answer as JSON with ``--json`` (a template's
 YAML stays text). On an error: ``karvdashctl: <the API's message>`` (and the template's
@@ -43,6 +47,7 @@ from typing import Any
 from .client import KarvdashClient, KarvdashError
 from .command import Command, arg, table
 from .filecommands import FILE_COMMANDS
+from .imagecommands import IMAGE_COMMANDS
 
 
 def parse_variables(pairs: list[str]) -> dict:
@@ -255,7 +260,7 @@ _COMMANDS = (
         show=lambda r: f"removed template {r['removed']}",
     ),
 )
-COMMANDS: dict[str, Command] = {c.name: c for c in (*_COMMANDS, *FILE_COMMANDS)}
+COMMANDS: dict[str, Command] = {c.name: c for c in (*_COMMANDS, *FILE_COMMANDS, *IMAGE_COMMANDS)}
 
 # operations of the client that are for programs, not for the command line (the resumable
 # upload's steps: ``put`` goes through them for a large file)
@@ -267,7 +272,8 @@ LIBRARY_ONLY: frozenset[str] = frozenset(
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="karvdashctl",
-        description="Launch and manage Karvdash services and templates, and your files.",
+        description="Launch and manage Karvdash services and templates, your files and"
+        " your container images.",
         epilog="URL and token come from --url/--token, KARVDASH_API_URL/KARVDASH_API_TOKEN"
         " (set in every Karvdash server), or ~/.config/karvdash/config.json.",
     )

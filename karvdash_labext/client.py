@@ -33,7 +33,7 @@ as it arrives; the asynchronous client reads and writes those files in a thread.
 of the file operations both clients have ``put``, ``put_folder`` and ``get``
 (:mod:`karvdash_labext.files`): a file of more than ``chunk_size`` bytes (8 MiB) goes up in
 chunks that resume after a dropped connection, and a download is renamed into place only
-once complete.
+once complete. An image archive (``push_image``) goes up the same way, read as it is sent.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ from .api import (
     unreachable,
 )
 from .files import CHUNK_SIZE, PIECE, RETRIES, Transfers, Window, adrive, drive
+from .images import Archive
 
 __all__ = [
     "OPERATIONS",
@@ -123,6 +124,8 @@ def _length(content: Any) -> int | None:
     """The size of a raw body, when it can be known before it is read."""
     if isinstance(content, (bytes, Window)):
         return len(content)
+    if isinstance(content, Archive):
+        return content.size()
     try:
         info = os.fstat(content.fileno())
         return info.st_size - content.tell() if stat.S_ISREG(info.st_mode) else None
@@ -130,7 +133,7 @@ def _length(content: Any) -> int | None:
         return None
 
 
-def _request(call: Call) -> dict[str, Any]:
+def _request(call: Call, timeout: float) -> dict[str, Any]:
     """The arguments of the httpx request (but the URL) for ``call``."""
     content = call.content
     if isinstance(content, (bytearray, memoryview)):
@@ -145,6 +148,7 @@ def _request(call: Call) -> dict[str, Any]:
         "json": call.body,
         "content": content,
         "headers": headers,
+        "timeout": httpx.Timeout(timeout, read=max(timeout, call.wait or 0)),
     }
 
 
@@ -176,7 +180,7 @@ class KarvdashClient(Operations, Transfers):
         self.session = httpx.Client(**_options(self.token, timeout))
 
     def _send(self, call: Call) -> Any:
-        request = _request(call)
+        request = _request(call, self.timeout)
         try:
             with self.session.stream(url=self.url + call.path, **request) as response:
                 if streaming(call, response):
@@ -222,7 +226,7 @@ class AsyncKarvdashClient(Operations, Transfers):
         self.session = httpx.AsyncClient(**_options(self.token, timeout))
 
     async def _send(self, call: Call) -> Any:
-        request = _request(call)
+        request = _request(call, self.timeout)
         content = request["content"]
         if content is not None and not isinstance(content, bytes | AsyncIterable):
             request["content"] = _read_in_thread(content)

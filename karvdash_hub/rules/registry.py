@@ -251,7 +251,7 @@ def pull_secret(name: str, meta: dict, registry: str, user: str, password: str) 
     return {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": name, **meta},
+        "metadata": {**meta, "name": name},
         "type": "kubernetes.io/dockerconfigjson",
         "stringData": {".dockerconfigjson": json.dumps(config, sort_keys=True)},
     }

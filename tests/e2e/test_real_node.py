@@ -354,3 +354,87 @@ def test_what_a_container_prints_is_shown_on_its_service_page_as_text_and_runs_n
         requests.delete(
             service["api"] + f"services/{service['name']}", headers=service["headers"], timeout=60
         )
+
+
+REGISTRY_TEMPLATE = """\
+kind: Template
+name: From my registry
+variables:
+- name: NAME
+  default: mine
+- name: IMAGE
+  default: x
+---
+apiVersion: v1
+kind: Service
+metadata: {name: $NAME}
+spec:
+  selector: {app: $NAME}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: $NAME}
+spec:
+  selector: {matchLabels: {app: $NAME}}
+  template:
+    metadata: {labels: {app: $NAME}}
+    spec:
+      containers:
+      - name: app
+        image: $REGISTRY/$IMAGE
+        resources: {limits: {memory: 128Mi, cpu: 200m}, requests: {memory: 32Mi, cpu: 50m}}
+"""
+
+
+def test_a_template_runs_the_image_its_user_uploaded_and_another_namespace_cannot_pull_it(
+    hub, users, real_node, kube, tmp_path
+):
+    """Upload through the API, then $REGISTRY/<user>/<image> in a template: the node pulls
+    it with the namespace's pull secret; in another user's namespace the same reference is
+    refused by the registry."""
+    import subprocess
+
+    from karvdash_localcluster.images import ensure_images
+
+    ensure_images(real_node["registry"], [HELLO], log=lambda _: None)
+    archive = tmp_path / "hello.tar"
+    copied = subprocess.run(
+        [
+            "skopeo",
+            "copy",
+            "--src-tls-verify=false",
+            f"docker://{real_node['registry']}/{HELLO}",
+            f"docker-archive:{archive}",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert copied.returncode == 0, copied.stderr
+    name, user, _ = users["alice"]
+    other, other_user, _ = users["bob"]
+    token = user.api("POST", f"/users/{name}/tokens", json={"note": "t"}).json()["token"]
+    with open(archive, "rb") as body:
+        pushed = requests.put(
+            hub.url + f"/services/karvdash/api/images/{name}/hello:1",
+            data=body,
+            headers={"Authorization": f"token {token}"},
+            timeout=600,
+        )
+    assert pushed.status_code == 201, pushed.text
+    template = REGISTRY_TEMPLATE.replace("default: x", f"default: {name}/hello:1")
+    mine = launch(hub, user, name, template)
+    wait_for(lambda: status_of(mine)["phase"] == "Running" or None, 240, "alice's pod to run")
+    core = client.CoreV1Api(kube)
+    selector = f"karvdash.io/service={mine['name']}"
+    (pod,) = core.list_namespaced_pod(hub.namespace(name), label_selector=selector).items
+    assert pod.spec.containers[0].image == f"{hub.registry}/{name}/hello:1"
+    assert pod.status.container_statuses[0].image_id.endswith(pushed.json()["digest"])
+    # bob's namespace has its own pull secret, which does not open alice's repositories
+    theirs = launch(hub, other_user, other, template)
+    st = wait_for(
+        lambda: (s := status_of(theirs))["reason"] in ("ErrImagePull", "ImagePullBackOff") and s,
+        180,
+        "a pull error in bob's namespace",
+    )
+    assert f"{name}/hello:1" in st["warning"]

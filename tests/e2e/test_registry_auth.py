@@ -236,3 +236,45 @@ def test_the_token_endpoint_refuses_wrong_credentials_and_takes_containerds_form
     )
     assert r.status_code == 200
     assert jwt.decode(r.json()["token"], options={"verify_signature": False})["access"] == []
+
+
+def test_a_password_login_works_like_a_token_and_a_wrong_one_does_not(
+    registry, image, users, tokens
+):
+    """``docker login`` with the user's password: the hub's login page decides."""
+    done = push(registry, image, "alice/by-password", f"alice:{users['alice']}")
+    assert done.returncode == 0, done.stderr
+    assert inspect(registry, "alice/by-password", f"alice:{users['alice']}").returncode == 0
+    # bob's password is bob's, not alice's
+    assert inspect(registry, "alice/by-password", f"alice:{users['bob']}").returncode != 0
+    assert push(registry, image, "bob/x", f"alice:{users['alice']}").returncode != 0
+
+
+def test_a_namespaces_pull_secret_pulls_its_users_images_and_library_only(
+    hub, registry, image, tokens, kube
+):
+    """The Secret provisioning wrote in alice's namespace (at her login), used as a node
+    would: pull of alice/ and library/, no push, nothing of bob's."""
+    from kubernetes import client
+
+    secret = client.CoreV1Api(kube).read_namespaced_secret(
+        "karvdash-registry", hub.namespace("alice")
+    )
+    assert secret.type == "kubernetes.io/dockerconfigjson"
+    config = json.loads(base64.b64decode(secret.data[".dockerconfigjson"]))
+    entry = config["auths"][registry.address]
+    creds = f"{entry['username']}:{entry['password']}"
+    assert entry["username"] == "alice"
+    assert push(registry, image, "alice/pulled", f"alice:{tokens['alice']}").returncode == 0
+    assert push(registry, image, "bob/pulled", f"bob:{tokens['bob']}").returncode == 0
+    assert push(registry, image, "library/pulled", f"admin:{tokens['admin']}").returncode == 0
+    assert inspect(registry, "alice/pulled", creds).returncode == 0
+    assert inspect(registry, "library/pulled", creds).returncode == 0
+    assert inspect(registry, "bob/pulled", creds).returncode != 0
+    refused = push(registry, image, "alice/pushed-by-secret", creds)
+    assert refused.returncode != 0
+    # both of the namespace's accounts pull with it
+    core = client.CoreV1Api(kube)
+    for account in ("default", "karvdash-user"):
+        found = core.read_namespaced_service_account(account, hub.namespace("alice"))
+        assert [s.name for s in found.image_pull_secrets] == ["karvdash-registry"]

@@ -103,6 +103,8 @@ def api(method: str, route: str, body: dict | None, query: str = "") -> tuple[in
     if kind == "uploads":
         answers = {"POST": (201, UPLOAD), "DELETE": (204, None), "PATCH": (200, UPLOAD)}
         return answers.get(method, (200, UPLOAD))
+    if kind == "images":  # its answers' shapes: test_client_images.py
+        return (201 if method == "PUT" else 200), {"route": unquote(route)}
     if (method, route) == ("GET", "user"):
         return 200, USER
     if (method, route) == ("GET", "services"):
@@ -254,6 +256,10 @@ SAMPLES = {
     "upload_status": (("u1",), {}),
     "upload_chunk": (("u1", 0, b"123456789"), {}),
     "cancel_upload": (("u1",), {}),
+    "list_images": ((), {}),
+    "get_image": (("alice/hello",), {}),
+    "push_image": ((b"an archive", "alice/hello:1"), {}),
+    "delete_image": (("library/hello:1.0",), {}),
 }
 
 
@@ -465,6 +471,10 @@ ARGV = {
     "mv": ["/private/a.txt", "/private/old/"],
     "cp": ["/private/a.txt", "/shared/"],
     "rm": ["-r", "/private/old"],
+    "images": [],
+    "tags": ["alice/hello"],
+    "push": ["hello.tar", "alice/hello:1"],
+    "rmi": ["alice/hello:1", "alice/hello", "--all-tags"],
 }
 
 

@@ -298,3 +298,20 @@ def test_with_a_registry_both_service_accounts_pull_with_the_namespaces_secret()
         "karvdash-user"
     ]
     assert all("imagePullSecrets" not in o for o in without)
+
+
+def test_the_provisioner_writes_the_pull_secret_in_the_users_namespace(tmp_path):
+    from traitlets.config import Config
+
+    from karvdash_hub.provisioning import Provisioner
+
+    c = Config()
+    c.Installation.registry = "127.0.0.1:5000"
+    c.RegistryAuth.key_file = str(tmp_path / "registry-token.key")
+    objs = Provisioner(config=c).objects("alice")
+    (secret,) = [o for o in objs if o["kind"] == "Secret"]
+    assert secret["metadata"]["name"] == "karvdash-registry"
+    assert secret["metadata"]["namespace"] == "karvdash-alice"
+    assert secret["metadata"]["labels"]["karvdash.io/user"] == "alice"
+    names = {(o["kind"], o["metadata"]["name"]) for o in objs}
+    assert len(names) == len(objs)  # nothing written twice under one name

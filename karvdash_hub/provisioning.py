@@ -10,9 +10,8 @@ private and shared volumes and claims); this class only orchestrates them:
   it does not exist (never applies over one), never touches a namespace that is not
   Karvdash's for that user (:class:`NamespaceConflict`), and waits (with backoff) for a
   namespace that is still being deleted.
-- :meth:`Provisioner.delete` marks the namespace (so nothing makes it again
-  meanwhile), deletes it and the user's volumes, and has :class:`UserFiles` move the
-  private folder aside (or purge it) once no pod can write to it.
+- :meth:`Provisioner.delete` marks the namespace (so nothing makes it again meanwhile),
+  deletes it and the user's volumes, and has :class:`UserFiles` retire the private folder.
 """
 
 from __future__ import annotations
@@ -210,20 +209,18 @@ class Provisioner(LoggingConfigurable):
     def namespace(self, username: str) -> str:
         return names.namespace_for(username, self.namespace_prefix)
 
-    @property
-    def settings(self) -> objects.NamespaceSettings:
-        names_ = [f for f in objects.NamespaceSettings.__dataclass_fields__ if f != "prefix"]
-        return objects.NamespaceSettings(
-            prefix=self.namespace_prefix, **{f: copy.deepcopy(getattr(self, f)) for f in names_}
-        )
-
     @functools.cached_property
     def pull_secrets(self) -> PullSecrets:
         return PullSecrets(self)
 
     @property
-    def pull_secret(self) -> str:
-        return self.pull_secrets.name
+    def settings(self) -> objects.NamespaceSettings:
+        names_ = set(objects.NamespaceSettings.__dataclass_fields__) - {"prefix", "pull_secret"}
+        return objects.NamespaceSettings(
+            prefix=self.namespace_prefix,
+            pull_secret=self.pull_secrets.name,
+            **{f: copy.deepcopy(getattr(self, f)) for f in names_},
+        )
 
     def objects(self, username: str) -> list[dict]:
         """Every object of the user, namespace first, as it should be."""
@@ -295,9 +292,8 @@ class Provisioner(LoggingConfigurable):
         return name
 
     async def _ensure_once(self, username: str, objs: list[dict], store: list[dict]) -> bool:
-        """One try: True when done, False when the namespace had to be created anew (a
-        race: read and check it again); raises :class:`_Terminating` while it is still
-        being deleted."""
+        """One try: True when done, False when the namespace was just created anew (a race:
+        read and check it again); :class:`_Terminating` while it is still being deleted."""
         ns_obj, rest = objs[0], objs[1:]
         dyn = await self.client()
         found = await self._read_own_namespace(username)
@@ -323,7 +319,11 @@ class Provisioner(LoggingConfigurable):
         elif objects.phase(await self._apply(ns_obj)) == "Terminating":  # repairs labels
             raise _Terminating()
         await self.files.make_private_folder(username)
-        await asyncio.gather(*(self._apply(o) for o in rest), *map(self._apply_volume, store))
+        # the hub's own binding first: in a cluster, writing the rest may need its rights
+        first = [o for o in rest if o["kind"] == "RoleBinding"]
+        await asyncio.gather(*map(self._apply, first))
+        rest = [o for o in rest if o not in first]
+        await asyncio.gather(*map(self._apply, rest), *map(self._apply_volume, store))
         return True
 
     async def ensure_exists(self, username: str) -> str:

@@ -81,7 +81,7 @@ class KarvdashSpawner(KarvdashSpawnerMixin, KubeSpawner):
     @default("image_pull_secrets")
     def _default_pull_secrets(self):
         # the namespace's pull secret: images of $REGISTRY/<user>/... and library/...
-        secret = self.provisioner.pull_secret
+        secret = self.provisioner.pull_secrets.name
         return [secret] if secret else []
 
     @default("automount_service_account_token")

@@ -480,6 +480,9 @@ async def test_the_documented_hub_permissions_are_enough_to_provision_and_delete
 
     cfg = karvdash_config(hub_kubeconfig, files, private_root=True)
     cfg.Provisioner.hub_service_account = f"{hub_ns}/hub"
+    # with a registry: the namespace's pull secret is written with the hub's rights too
+    cfg.Installation.registry = "registry.example.org"
+    cfg.RegistryAuth.key_file = str(tmp_path / "registry-token.key")
     manager = ServiceManager(config=cfg)
     prov = manager.provisioner
     user = f"rbac-{uuid.uuid4().hex[:6]}"
@@ -507,6 +510,8 @@ async def test_the_documented_hub_permissions_are_enough_to_provision_and_delete
             "karvdash-user-admin",
             "karvdash-hub-admin",
         }
+        secret = core.read_namespaced_secret("karvdash-registry", ns)
+        assert secret.type == "kubernetes.io/dockerconfigjson"
         # and, through its binding in the user's namespace, runs the dashboard's work
         launched = await manager.launch(user, "postgres", {})
         assert "Secret/postgres" in launched["objects"]

@@ -139,7 +139,7 @@ USER_PAGES = [
     (S + "templates/hello-kubernetes", "launch", "#karvdash-launch"),
     (S + "namespace", "namespace", "#karvdash-quota tbody tr"),
     (S + "files", "files", "h1"),
-    (S + "images", "images", "h1"),
+    (S + "images", "images", "#karvdash-images > :not(.karvdash-loading), #karvdash-no-registry"),
     (S + "about", "about", "h1"),
 ]
 ADMIN_PAGES = [

@@ -4,8 +4,8 @@ environment to the right traits."""
 from __future__ import annotations
 
 import json
-import shutil
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -41,8 +41,9 @@ def test_the_embedded_default_runs_everything_on_this_machine(monkeypatch, tmp_p
     if shutil.which("docker-registry"):
         registry = services["registry"]
         assert "--address=127.0.0.1:8104" in registry["command"]
-        assert "--realm=http://127.0.0.1:8100/services/karvdash/registry/token" in (
-            registry["command"]
+        assert (
+            "--realm=http://127.0.0.1:8100/services/karvdash/registry/token"
+            in (registry["command"])
         )
         assert c.Installation.registry == "127.0.0.1:8104"
         assert c.Installation.registry_api_url == "http://127.0.0.1:8104"

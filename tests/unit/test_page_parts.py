@@ -115,6 +115,21 @@ def test_the_navigation_has_places_for_files_and_images_and_users_for_admins_onl
     assert all(i["href"].startswith(("/hub/", "/services/karvdash/")) for i in admin)
 
 
+@pytest.mark.parametrize("registry", [False, True])
+def test_the_images_page_without_a_registry_says_so_and_runs_no_script(registry):
+    from karvdash_hub.apps.dashboard.rendering import Renderer
+
+    renderer = Renderer(Branding().template_vars(), "/services/karvdash/", "/hub/", "")
+    ns = renderer.namespace(site.PageUser("alice", False), "xsrf", "images")
+    html = renderer.render(
+        "karvdash-images.html", {**ns, "page_title": "Images", "registry": registry}
+    )
+    assert ("js/images.js" in html) == registry
+    assert ("no private container registry" in html) == (not registry)
+    assert ('id="karvdash-upload-form"' in html) == registry
+    assert "<title>Images" in html
+
+
 @given(st.text())
 def test_a_user_name_cannot_end_the_script_it_is_written_in(name):
     escaped = site.PageUser(name).json_escaped_name

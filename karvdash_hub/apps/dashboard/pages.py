@@ -11,7 +11,9 @@ Pages (each a shell that its script fills from the REST API):
 - ``files``: the file browser of the private and shared domains;
   ``files/private/<path>`` and ``files/shared/<path>``: a folder of either (links and the
   back button open it; ``?user=`` for admins, for another user's private files);
-- ``images``: its place in the navigation; ``about``.
+- ``images``: the private registry's repositories that the user may pull, each tag's
+  details, uploads of image archives and deletions;
+- ``about``: versions and links.
 
 A service or template page of anything that is not the user's is a 404, for admins too
 unless they name the user (``?user=``). The users' page is the hub's
@@ -110,14 +112,16 @@ class FilesPage(PageHandler):
         self.render_page("karvdash-files.html", page_title="Files", owner=user)
 
 
-class PlaceholderPage(PageHandler):
-    """Images: its place in the navigation, saying where to go meanwhile."""
+class ImagesPage(PageHandler):
+    """The private registry's images: the page's script lists them through the API. An
+    installation without a registry (``Installation.registry`` empty) says so, and
+    the page asks the API nothing."""
 
-    def initialize(self, key: str, title: str):
-        self.active_page, self.title = key, title
+    active_page = "images"
 
     async def get(self):
-        self.render_page("karvdash-placeholder.html", page_title=self.title, place=self.active_page)
+        registry = self.settings["manager"].installation.registry
+        self.render_page("karvdash-images.html", page_title="Images", registry=bool(registry))
 
 
 class AboutPage(PageHandler):
@@ -208,7 +212,7 @@ def page_routes(prefix: str) -> list[tuple]:
         (prefix + r"templates/([^/]+)", TemplatePage),
         (prefix + "namespace", NamespacePage),
         (prefix + r"files(?:/|/(?:private|shared)(?:/.*)?)?", FilesPage),
-        (prefix + "images", PlaceholderPage, {"key": "images", "title": "Images"}),
+        (prefix + "images", ImagesPage),
         (prefix + "about", AboutPage),
     ]
 

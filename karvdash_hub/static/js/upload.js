@@ -19,11 +19,12 @@ export const CHUNK = 8 * 1024 * 1024;
 const AT_ONCE = 3;
 const RETRIES = 5;
 
-class Cancelled extends Error {}
+export class Cancelled extends Error {}
 
 /** One request with XMLHttpRequest: resolves to the answer's JSON (or null), rejects
- * with ApiError (Cancelled when aborted). `progress(loaded)` follows the upload. */
-function request(task, { method, url, xsrf, headers = {}, body, progress }) {
+ * with ApiError (Cancelled when aborted). `progress(loaded)` follows the upload; `task`
+ * is `{cancelled, xhr}` (the request in flight, for Cancel). */
+export function request(task, { method, url, xsrf, headers = {}, body, progress }) {
   return new Promise((resolve, reject) => {
     if (task.cancelled) {
       reject(new Cancelled("cancelled"));

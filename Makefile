@@ -7,7 +7,7 @@ STATE := .karvdash
 PORT ?= 8000
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup run test test-unit lint format docs cluster cluster-down cluster-status build-cluster clean screenshots benchmark
+.PHONY: setup run test test-unit lint format docs cluster cluster-down cluster-status build-cluster clean screenshots benchmark registry-gc
 
 setup: $(VENV)/.installed node_modules/.installed build-cluster
 
@@ -61,7 +61,7 @@ clean: cluster-down
 
 # the user guide's screenshots: the browser journey and every page, as a user and an admin
 screenshots: setup
-	KARVDASH_SCREENSHOTS=$(CURDIR)/docs/images $(VENV)/bin/pytest -q tests/e2e/test_browser.py tests/e2e/test_pages.py tests/e2e/test_files_page.py
+	KARVDASH_SCREENSHOTS=$(CURDIR)/docs/images $(VENV)/bin/pytest -q tests/e2e/test_browser.py tests/e2e/test_pages.py tests/e2e/test_files_page.py tests/e2e/test_images_page.py
 
 benchmark: setup
 	$(PY) benchmarks/provision.py
@@ -69,3 +69,10 @@ benchmark: setup
 	$(PY) benchmarks/pages.py
 	$(PY) benchmarks/node.py
 	$(PY) benchmarks/images.py
+
+# give back the space of deleted images: the registry's garbage collection, with the
+# hub (and so the registry it runs) stopped; see docs/technical-overview.md
+registry-gc:
+	@test -f $(STATE)/registry.json || { echo "no registry configuration in $(STATE): run 'make run' once"; exit 1; }
+	@! ss -ltn | grep -q ":$$(( $(PORT) + 4 )) " || { echo "the registry is running: stop 'make run' first"; exit 1; }
+	docker-registry garbage-collect $(STATE)/registry.json

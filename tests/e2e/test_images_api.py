@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from support import imagearchives as archives
-from support.parts import missing_part
+from support.parts import missing_part, need_registry
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -27,8 +27,7 @@ def hub(tmp_path_factory, kubeconfig):
 
     if find_proxy() is None:
         missing_part("configurable-http-proxy (npm install)")
-    if shutil.which("docker-registry") is None or shutil.which("skopeo") is None:
-        missing_part("Debian's docker-registry and skopeo (apt-get install docker-registry skopeo)")
+    need_registry()
     h = HubProcess(
         tmp_path_factory.mktemp("hub"),
         kubeconfig,

@@ -7,28 +7,19 @@ tests/support/imagearchives.py."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 
 import pytest
 from support import imagearchives as archives
-from support.parts import missing_part
+from support.parts import need_registry
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory, kubeconfig):
-    from support.hub import HubProcess, find_proxy
-
-    if find_proxy() is None:
-        missing_part("configurable-http-proxy (npm install)")
-    if shutil.which("docker-registry") is None or shutil.which("skopeo") is None:
-        missing_part("Debian's docker-registry and skopeo (apt-get install docker-registry skopeo)")
-    h = HubProcess(tmp_path_factory.mktemp("hub"), kubeconfig)
-    yield h
-    h.stop()
+@pytest.fixture(scope="module", autouse=True)
+def _registry():
+    need_registry()
 
 
 @pytest.fixture

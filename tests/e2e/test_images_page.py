@@ -18,8 +18,15 @@ from support.browser import PHONE
 from support.cluster import wait_for
 from support.hostile import clean
 from support.imagearchives import CORPUS, docker_archive, layer
+from support.parts import need_registry
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _registry():
+    need_registry()
+
 
 S = "/services/karvdash/"
 KIB = 1024

@@ -9,7 +9,6 @@ import gzip
 import hashlib
 import io
 import json
-import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -18,7 +17,7 @@ from types import SimpleNamespace
 import jwt
 import pytest
 import requests
-from support.parts import missing_part
+from support.parts import need_registry
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -28,8 +27,7 @@ SERVICE = "karvdash-registry"
 @pytest.fixture(scope="module")
 def registry(hub):
     """The users' registry that the hub started (jupyterhub_config.py)."""
-    if shutil.which("docker-registry") is None or shutil.which("skopeo") is None:
-        missing_part("Debian's docker-registry and skopeo (apt-get install docker-registry skopeo)")
+    need_registry()
     return SimpleNamespace(address=hub.registry)
 
 

@@ -14,3 +14,11 @@ def missing_part(what: str) -> None:
     if ON_CI:
         pytest.fail(f"missing part on CI: {what}", pytrace=False)
     pytest.skip(f"missing part: {what}")
+
+
+def need_registry() -> None:
+    """The users' registry (the hub starts Debian's docker-registry) and skopeo."""
+    import shutil
+
+    if shutil.which("docker-registry") is None or shutil.which("skopeo") is None:
+        missing_part("Debian's docker-registry and skopeo (apt-get install docker-registry skopeo)")

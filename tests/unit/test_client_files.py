@@ -23,11 +23,12 @@ import tracemalloc
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import pytest
+from support.standin import StandIn
 
 from karvdash_labext import cli, filecommands
 from karvdash_labext.api import OPERATIONS, describe, filename
@@ -56,33 +57,7 @@ pytestmark = pytest.mark.usefixtures("nothing_configured")
 # -- a file store over HTTP, in the API's shapes, that can fail on purpose
 
 
-class Store(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # an answer's head and body are separate writes
-
-    def log_message(self, *args):
-        pass
-
-    # what arrived
-
-    def pieces(self):
-        """The request body in pieces as it arrives (with a length, or chunked)."""
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            while size := int(self.rfile.readline().split(b";")[0], 16):
-                yield from self._read(size)
-                self.rfile.readline()
-            self.rfile.readline()
-        else:
-            yield from self._read(int(self.headers.get("Content-Length") or 0))
-
-    def _read(self, left: int):
-        while left > 0:
-            piece = self.rfile.read(min(left, 1 << 16))
-            if not piece:
-                return
-            left -= len(piece)
-            yield piece
-
+class Store(StandIn):
     def json_body(self) -> dict:
         body = json.loads(b"".join(self.pieces()) or b"{}")
         self.headers.replace_header("Content-Length", "0")  # read

@@ -19,10 +19,11 @@ import socket
 import threading
 import tracemalloc
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from support.standin import StandIn
 
 from karvdash_labext import cli, imagecommands
 from karvdash_labext.api import OPERATIONS, describe
@@ -42,31 +43,7 @@ pytestmark = pytest.mark.usefixtures("nothing_configured")
 # -- an image store over HTTP, in the API's shapes
 
 
-class Registry(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, *args):
-        pass
-
-    def pieces(self):
-        """The request body in pieces as it arrives (with a length, or chunked)."""
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            while size := int(self.rfile.readline().split(b";")[0], 16):
-                yield from self._read(size)
-                self.rfile.readline()
-            self.rfile.readline()
-        else:
-            yield from self._read(int(self.headers.get("Content-Length") or 0))
-
-    def _read(self, left: int):
-        while left > 0:
-            piece = self.rfile.read(min(left, 1 << 16))
-            if not piece:
-                return
-            left -= len(piece)
-            yield piece
-
+class Registry(StandIn):
     def reply(self, status: int, answer):
         data = json.dumps(answer).encode()
         self.send_response(status)

@@ -42,7 +42,8 @@ from .registryclient import RegistryClient
 from .rules import registry as rules
 
 INDEX_TYPES = imagearchive.INDEX_TYPES
-_BLOB_LINE = re.compile(r"Copying (blob|config) (sha256:[0-9a-f]+)(.*)")
+_BLOB_LINE = re.compile(r"Copying (blob|config) (sha256:[0-9a-f]+)")
+_UPLOAD_LINE = re.compile(r'msg="Uploading /v2/[^"]*/blobs/uploads/"')
 
 
 class ImageStore(LoggingConfigurable):
@@ -320,19 +321,12 @@ def failure(output: str) -> str:
 
 
 def blob_counts(output: str) -> dict:
-    """How many blobs skopeo sent, and how many the registry already had (its debug
-    output says "... already exists" after checking a blob it then does not send)."""
-    seen: dict[str, bool] = {}
-    current = None
-    for line in output.splitlines():
-        found = _BLOB_LINE.match(line)
-        if found:
-            current = found.group(2)
-            seen.setdefault(current, False)
-        elif current and "... already exists" in line:
-            seen[current] = True
-    existing = sum(seen.values())
-    return {"total": len(seen), "sent": len(seen) - existing, "existing": existing}
+    """How many blobs skopeo copied (its ``Copying blob|config <digest>`` lines) and how
+    many of them it sent: each blob it uploads starts with the debug line ``Uploading
+    /v2/<name>/blobs/uploads/``; the others the registry already had."""
+    copied = {m.group(2) for m in map(_BLOB_LINE.match, output.splitlines()) if m}
+    sent = min(len(_UPLOAD_LINE.findall(output)), len(copied))
+    return {"total": len(copied), "sent": sent, "existing": len(copied) - sent}
 
 
 def _remove_tree(path: str) -> None:

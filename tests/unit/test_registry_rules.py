@@ -228,3 +228,28 @@ def test_an_image_is_a_repository_and_maybe_a_tag():
     for bad in ("alice/Hello:1", "alice/hello:", "alice/hello:-1", ":1", "alice//x"):
         with pytest.raises(r.RegistryError):
             r.split_image(bad)
+
+
+def test_skopeos_debug_output_says_which_blobs_it_sent():
+    """skopeo 1.9.3's own lines, as it printed them for a first push and a re-push."""
+    from karvdash_hub.imagestore import blob_counts
+
+    first = """Copying blob sha256:1494
+level=debug msg="... not present"
+level=debug msg="... not present"
+level=debug msg="Uploading /v2/a/b/blobs/uploads/"
+Copying config sha256:3c7d
+level=debug msg="... not present"
+level=debug msg="Uploading /v2/a/b/blobs/uploads/"
+"""
+    again = """Copying blob sha256:1494
+Copying blob sha256:5555
+Copying config sha256:3c7d
+level=debug msg="... not present"
+level=debug msg="... already exists"
+level=debug msg="Skipping blob sha256:1494 (already present):"
+level=debug msg="... already exists"
+level=debug msg="... already exists"
+"""
+    assert blob_counts(first) == {"total": 2, "sent": 2, "existing": 0}
+    assert blob_counts(again) == {"total": 3, "sent": 0, "existing": 3}

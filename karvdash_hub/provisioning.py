@@ -34,8 +34,7 @@ FIELD_MANAGER = "karvdash"
 DELETING_ANNOTATION = objects.DELETING_ANNOTATION
 
 
-class _Terminating(Exception):
-    pass
+class _Terminating(Exception): ...
 
 
 class Provisioner(LoggingConfigurable):
@@ -179,15 +178,21 @@ class Provisioner(LoggingConfigurable):
             self._guarded = await admission.guard(await self.client(), self.log)
 
     async def _apply(self, obj: dict) -> dict:
-        dyn = await self.client()
-        result = await dyn.server_side_apply(
-            await kube.resource_of(dyn, obj),
-            body=obj,
-            namespace=obj["metadata"].get("namespace"),
-            field_manager=FIELD_MANAGER,
-            force_conflicts=True,
-        )
-        return result.to_dict()
+        dyn = await self.client()  # retried on 403: the hub's new RoleBinding takes a moment
+        for attempt in range(40):
+            try:
+                result = await dyn.server_side_apply(
+                    await kube.resource_of(dyn, obj),
+                    body=obj,
+                    namespace=obj["metadata"].get("namespace"),
+                    field_manager=FIELD_MANAGER,
+                    force_conflicts=True,
+                )
+                return result.to_dict()
+            except ApiException as err:
+                if err.status != 403 or attempt == 39:
+                    raise
+                await asyncio.sleep(0.1)
 
     async def _apply_volume(self, obj: dict) -> None:
         """A volume's source cannot change once created: when the configuration
@@ -319,8 +324,7 @@ class Provisioner(LoggingConfigurable):
         elif objects.phase(await self._apply(ns_obj)) == "Terminating":  # repairs labels
             raise _Terminating()
         await self.files.make_private_folder(username)
-        # the hub's own binding first: in a cluster, writing the rest may need its rights
-        first = [o for o in rest if o["kind"] == "RoleBinding"]
+        first = [o for o in rest if o["kind"] == "RoleBinding"]  # the hub's rights first
         await asyncio.gather(*map(self._apply, first))
         rest = [o for o in rest if o not in first]
         await asyncio.gather(*map(self._apply, rest), *map(self._apply_volume, store))
@@ -336,12 +340,9 @@ class Provisioner(LoggingConfigurable):
         return await self.ensure(username)
 
     async def delete(self, username: str, *, purge_files: bool = False) -> None:
-        """Delete the user's namespace and everything in it, and the user's volumes.
-
-        A namespace that is not Karvdash's for this user is left alone (with a warning).
-        The private folder is moved aside or purged (:class:`UserFiles`) once no pod can
-        write to it (at most ``terminating_timeout``). Only a missing object is ignored.
-        """
+        """Delete the user's namespace and everything in it, and the user's volumes; a
+        namespace not Karvdash's for this user is left alone (with a warning). The private
+        folder is retired (:class:`UserFiles`) once no pod can write to it."""
         if purge_files and not self.files.private_root:
             folder = names.private_folder(username)
             raise ProvisioningError(
@@ -387,8 +388,7 @@ class Provisioner(LoggingConfigurable):
                 if err.status not in (404, 409):  # 409: already being deleted
                     raise
         await volumes.delete_volumes(await self.client(), username, self.namespace_prefix)
-        # pods still writing to the files (or a kubelet making their folder again) must be
-        # gone before the folder is moved aside or purged
+        # pods still writing to the files must be gone before the folder is retired
         if running and not await kube.wait_gone(
             dyn, namespaces, name, uid, self.terminating_timeout
         ):

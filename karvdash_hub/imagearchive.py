@@ -26,7 +26,6 @@ import gzip
 import json
 import os
 import posixpath
-import shutil
 import tarfile
 import zlib
 from dataclasses import dataclass, field
@@ -259,7 +258,3 @@ def check_archive(path: str, *, max_layers: int, max_unpacked: int) -> Archive:
         )
     finally:
         members.tar.close()
-
-
-def free_bytes(folder: str) -> int:
-    return shutil.disk_usage(folder).free

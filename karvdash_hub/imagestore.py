@@ -80,10 +80,13 @@ class ImageStore(LoggingConfigurable):
 
     # -- whose what
 
-    @property
-    def client(self) -> RegistryClient:
+    def available(self) -> None:
         if not self.installation.registry or not self.auth.key_file:
             raise ApiError("no-registry", "this installation has no container registry")
+
+    @property
+    def client(self) -> RegistryClient:
+        self.available()
         if self._client is None:
             self._client = RegistryClient(self.installation.registry_api(), self.auth)
         return self._client
@@ -145,11 +148,14 @@ class ImageStore(LoggingConfigurable):
         tags = await self.client.tags(repository)
         if not tags:
             raise ApiError("image-not-found", f"there is no image {repository!r}")
-        details = await asyncio.gather(*(self.tag_details(repository, t) for t in tags))
+        configs: dict = {}  # tags of one image read its config once
+        details = await asyncio.gather(*(self.tag_details(repository, t, configs) for t in tags))
         details = [d for d in details if d is not None]  # a tag deleted meanwhile
         return {**self.entry(identity, repository, [d["tag"] for d in details]), "details": details}
 
-    async def tag_details(self, repository: str, tag: str) -> dict | None:
+    async def tag_details(self, repository: str, tag: str, configs=None) -> dict | None:
+        """The facts of one tag; ``configs`` (config digest -> its reading) is shared by
+        the tags of one listing."""
         found = await self.client.manifest(repository, tag)
         if found is None:
             return None
@@ -163,7 +169,12 @@ class ImageStore(LoggingConfigurable):
         if media not in INDEX_TYPES:
             layers = manifest.get("layers") or []
             config_ref = manifest.get("config") or {}
-            config = await self.client.blob_json(repository, config_ref.get("digest", ""))
+            config_digest = config_ref.get("digest", "")
+            configs = {} if configs is None else configs
+            if config_digest not in configs:
+                reading = self.client.blob_json(repository, config_digest)
+                configs[config_digest] = asyncio.ensure_future(reading)
+            config = await configs[config_digest]
             facts["layers"] = len(layers)
             facts["size"] = int(config_ref.get("size", 0)) + sum(
                 int(x.get("size", 0)) for x in layers
@@ -219,7 +230,7 @@ class ImageStore(LoggingConfigurable):
             raise ApiError("bad-reference", str(err)) from None
         if tag is None:
             raise ApiError("bad-reference", f"say which tag: {image}:TAG")
-        self.client  # noqa: B018 (no registry: no-registry, before the body comes)
+        self.available()  # no registry: no-registry, before the body comes
         if not self.may(identity, repository, "push"):
             mine = rules.namespace_of(identity.name or "")
             raise ApiError(
@@ -233,7 +244,7 @@ class ImageStore(LoggingConfigurable):
             )
         folder = self.work_dir or tempfile.gettempdir()
         Path(folder).mkdir(parents=True, exist_ok=True)
-        if length is not None and length * 2 > imagearchive.free_bytes(folder):
+        if length is not None and length * 2 > shutil.disk_usage(folder).free:
             raise ApiError("insufficient-storage", "the dashboard has no room for this archive now")
         return repository, tag
 
@@ -262,7 +273,7 @@ class ImageStore(LoggingConfigurable):
         except imagearchive.ArchiveError as err:
             raise ApiError("bad-archive", f"{err}; nothing was pushed") from None
         finally:
-            await asyncio.to_thread(_remove_tree, work)
+            await asyncio.to_thread(shutil.rmtree, work, True)  # ignore_errors
         details = await self.tag_details(repository, tag)
         if details is None:
             raise ApiError("registry-unavailable", "the registry lost the image just pushed")
@@ -327,7 +338,3 @@ def blob_counts(output: str) -> dict:
     copied = {m.group(2) for m in map(_BLOB_LINE.match, output.splitlines()) if m}
     sent = min(len(_UPLOAD_LINE.findall(output)), len(copied))
     return {"total": len(copied), "sent": sent, "existing": len(copied) - sent}
-
-
-def _remove_tree(path: str) -> None:
-    shutil.rmtree(path, ignore_errors=True)

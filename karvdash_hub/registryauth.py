@@ -120,13 +120,15 @@ class RegistryAuth(LoggingConfigurable):
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
             )
-            self._credential_key = hashlib.sha256(b"karvdash registry credentials\0" + private)
+            self._credential_key = hashlib.sha256(
+                b"karvdash registry credentials\0" + private
+            ).digest()
         return self._signing
 
     def credential_key(self) -> bytes:
         """The key of the registry credentials, derived from the signing key."""
         self.signing_key()
-        return self._credential_key.digest()
+        return self._credential_key
 
     def pull_credential(self, user: str) -> str:
         """The password of ``user``'s pull secret: pull of their repositories and

@@ -1,8 +1,11 @@
 """Fixtures of the end-to-end tests: two approved users and the admin, their API tokens,
-logged-in browser contexts, a screenshots folder. A module may define a fixture of the
-same name for its own needs (it takes precedence)."""
+logged-in browser contexts, a screenshots folder, karvdashctl as a process (``ctl``). A
+module may define a fixture of the same name for its own needs (it takes precedence)."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import pytest
 from support.browser import DESKTOP, Api, approve, open_logged_in, screenshots_folder, token_for
@@ -47,3 +50,34 @@ def as_user(browser, hub, users):
     yield open_as
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def ctl(hub, tokens, tmp_path):
+    """karvdashctl as ``who`` (alice unless said), run in ``tmp_path/work``; ``stdin`` a
+    file to read standard input from."""
+    work = tmp_path / "work"
+    work.mkdir()
+
+    def run(*args, ok=True, who="alice", stdin=None):
+        env = {
+            "KARVDASH_API_URL": hub.url + "/services/karvdash/api/",
+            "KARVDASH_API_TOKEN": tokens[who],
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+        }
+        with open(stdin or "/dev/null", "rb") as given:
+            r = subprocess.run(
+                [sys.executable, "-m", "karvdash_labext.cli", *args],
+                env=env,
+                cwd=work,
+                stdin=given,
+                capture_output=True,
+                timeout=300,
+            )
+        out, err = r.stdout.decode(), r.stderr.decode()
+        assert (r.returncode == 0) == ok, (args, out, err)
+        return subprocess.CompletedProcess(r.args, r.returncode, out, err)
+
+    run.work = work
+    return run

@@ -8,8 +8,6 @@ import hashlib
 import io
 import json
 import os
-import subprocess
-import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -20,34 +18,6 @@ from karvdash_labext.client import KarvdashClient
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 MiB = 1 << 20
-
-
-@pytest.fixture
-def ctl(hub, tokens, tmp_path):
-    """karvdashctl as ``who`` (alice unless said), run in ``tmp_path/work``."""
-    work = tmp_path / "work"
-    work.mkdir()
-
-    def run(*args, ok=True, who="alice"):
-        env = {
-            "KARVDASH_API_URL": hub.url + "/services/karvdash/api/",
-            "KARVDASH_API_TOKEN": tokens[who],
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(tmp_path),
-        }
-        r = subprocess.run(
-            [sys.executable, "-m", "karvdash_labext.cli", *args],
-            env=env,
-            cwd=work,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert (r.returncode == 0) == ok, (args, r.stdout, r.stderr)
-        return r
-
-    run.work = work
-    return run
 
 
 def names(listing: dict) -> set[str]:

@@ -7,8 +7,6 @@ tests/support/imagearchives.py."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from support import imagearchives as archives
@@ -20,37 +18,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 @pytest.fixture(scope="module", autouse=True)
 def _registry():
     need_registry()
-
-
-@pytest.fixture
-def ctl(hub, tokens, tmp_path):
-    """karvdashctl as ``who`` (alice unless said), run in ``tmp_path/work``; ``stdin`` a
-    file to read standard input from."""
-    work = tmp_path / "work"
-    work.mkdir()
-
-    def run(*args, ok=True, who="alice", stdin=None):
-        env = {
-            "KARVDASH_API_URL": hub.url + "/services/karvdash/api/",
-            "KARVDASH_API_TOKEN": tokens[who],
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(tmp_path),
-        }
-        with open(stdin or "/dev/null", "rb") as given:
-            r = subprocess.run(
-                [sys.executable, "-m", "karvdash_labext.cli", *args],
-                env=env,
-                cwd=work,
-                stdin=given,
-                capture_output=True,
-                timeout=300,
-            )
-        out, err = r.stdout.decode(), r.stderr.decode()
-        assert (r.returncode == 0) == ok, (args, out, err)
-        return subprocess.CompletedProcess(r.args, r.returncode, out, err)
-
-    run.work = work
-    return run
 
 
 @pytest.fixture

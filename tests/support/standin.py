@@ -3,7 +3,9 @@ fault injection): a request handler that reads a body as it arrives."""
 
 from __future__ import annotations
 
-from http.server import BaseHTTPRequestHandler
+import contextlib
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class StandIn(BaseHTTPRequestHandler):
@@ -30,3 +32,21 @@ class StandIn(BaseHTTPRequestHandler):
                 return
             left -= len(piece)
             yield piece
+
+
+@contextlib.contextmanager
+def serving(handler: type[StandIn], **state):
+    """A threaded server of ``handler`` on a free loopback port, ``state`` set on it as
+    attributes and ``url`` its API base; shut down on leaving."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    for name, value in state.items():
+        setattr(httpd, name, value)
+    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}/api/"
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield httpd
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -18,17 +18,15 @@ import json
 import os
 import shutil
 import socket
-import threading
 import tracemalloc
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import pytest
-from support.standin import StandIn
+from support.standin import StandIn, serving
 
 from karvdash_labext import cli, filecommands
 from karvdash_labext.api import OPERATIONS, describe, filename
@@ -290,16 +288,10 @@ def store(tmp_path):
     root = tmp_path / "store"
     for folder in ("private-alice", "private-bob", "shared"):
         (root / folder).mkdir(parents=True)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Store)
-    httpd.daemon_threads = True
-    httpd.root, httpd.seen, httpd.uploads, httpd.faults = root, [], {}, {}
-    httpd.put_lengths, httpd.chunk_lengths = [], []
-    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}/api/"
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(
+        Store, root=root, seen=[], uploads={}, faults={}, put_lengths=[], chunk_lengths=[]
+    ) as httpd:
+        yield httpd
 
 
 def run_sync(store, name, *args, client_options=None, **kwargs):

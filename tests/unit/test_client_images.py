@@ -19,11 +19,10 @@ import socket
 import threading
 import tracemalloc
 from datetime import datetime
-from http.server import ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from support.standin import StandIn
+from support.standin import StandIn, serving
 
 from karvdash_labext import cli, imagecommands
 from karvdash_labext.api import OPERATIONS, describe
@@ -131,15 +130,8 @@ class Registry(StandIn):
 
 @pytest.fixture
 def registry():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Registry)
-    httpd.daemon_threads = True
-    httpd.seen, httpd.repositories = [], {}
-    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}/api/"
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(Registry, seen=[], repositories={}) as httpd:
+        yield httpd
 
 
 def run_sync(registry, name, *args, **kwargs):

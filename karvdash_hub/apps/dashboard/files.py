@@ -22,15 +22,13 @@ from ... import archive
 from ...errors import ApiError
 from ...filestore import FileStore
 from ...rules import files as rules
-from .base import DashboardHandler
+from .base import StreamedBody
 from .models import FileAction
 
 CHUNK = 1 << 20
 #: the largest upload body: no limit but the disk's
 MAX_UPLOAD = 1 << 50
 MAX_JSON = 1 << 20
-#: a refused body up to this size is read to its end before the error is answered
-DRAIN_LIMIT = 64 << 20
 
 
 def yes(value: str | None) -> bool:
@@ -45,10 +43,7 @@ async def run(function, *args, **kwargs):
         raise ApiError("bad-path", str(err)) from None
 
 
-class FilesBase(DashboardHandler):
-    failed: ApiError | None = None
-    drained = 0
-
+class FilesBase(StreamedBody):
     @property
     def store(self) -> FileStore:
         return self.settings["files"]
@@ -82,61 +77,6 @@ class FilesBase(DashboardHandler):
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Content-Security-Policy", "sandbox")
         self.set_header("Cache-Control", "private, no-cache")
-
-    async def receive(self, write, piece: bytes) -> None:
-        """Write a piece of the body (in a thread); a failure refuses the request."""
-        try:
-            await asyncio.to_thread(write, piece)
-        except ApiError as err:
-            self.fail(err)
-
-    def fail(self, err: ApiError) -> None:
-        """Refuse the request while its body may still be coming (tornado does not answer
-        an error raised then). A proxy in front (configurable-http-proxy) loses an answer
-        sent before it has sent the whole body, so a body of up to :data:`DRAIN_LIMIT` is
-        read to its end (and dropped) before the error is answered; a larger one is
-        answered at once, and the connection closed."""
-        if self.failed is None:
-            self.failed = err
-        self._forget()
-        length = self.request.headers.get("Content-Length", "")
-        chunked = "chunked" in self.request.headers.get("Transfer-Encoding", "").lower()
-        if not (chunked or (rules.is_number(length) and int(length) <= DRAIN_LIMIT)):
-            self.answer_failure()
-
-    def answer_failure(self) -> None:
-        if not self._finished:
-            err = self.failed
-            self.send_error(err.status, exc_info=(type(err), err, None))
-
-    def dropped(self, chunk: bytes) -> bool:
-        """Whether the request failed (the chunk is then dropped)."""
-        if self.failed is None:
-            return False
-        self.drained += len(chunk)
-        if self.drained > DRAIN_LIMIT:
-            self.answer_failure()
-        return True
-
-    async def prepare(self):
-        try:
-            await super().prepare()
-            if not self._finished:
-                await self.start()
-        except ApiError as err:
-            self.fail(err)
-
-    async def start(self) -> None:
-        """What a request does before its body comes (and may refuse it)."""
-
-    def _forget(self) -> None:
-        """Let go of what the request was writing (an upload: removed, or kept to resume)."""
-
-    def on_connection_close(self):
-        self._forget()
-
-    def on_finish(self):
-        self._forget()
 
     async def send(self, piece: bytes) -> bool:
         """Write a piece and wait until it is on its way; False when the reader left."""

@@ -18,8 +18,7 @@ from ...errors import ApiError
 from ...imagestore import ImageStore
 from ...rules import files as file_rules
 from ...rules import registry as rules
-from .base import DashboardHandler
-from .files import FilesBase
+from .base import DashboardHandler, StreamedBody
 
 
 class ImagesBase(DashboardHandler):
@@ -44,7 +43,7 @@ class ImagesHandler(ImagesBase):
 
 
 @web.stream_request_body
-class ImageHandler(ImagesBase, FilesBase):
+class ImageHandler(ImagesBase, StreamedBody):
     fd: int | None = None
     path: str | None = None
     target: tuple[str, str] | None = None

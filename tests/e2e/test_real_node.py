@@ -97,6 +97,12 @@ def test_a_users_server_is_a_pod_and_jupyterlab_answers_through_the_hub(
     assert status.image_id  # pulled by the container runtime
     lab = browser.get(f"/user/{name}/lab")
     assert lab.status_code == 200 and "JupyterLab" in lab.text
+    # karvdash_labext's server extension in the pod reaches the dashboard with the pod's
+    # own token: the browser holds none
+    info = browser.get(f"/user/{name}/karvdash/info").json()
+    assert info["user"] == name and info["configured"] is True, info
+    me = browser.get(f"/user/{name}/karvdash/api/user").json()
+    assert me["name"] == name and me["namespace"] == hub.namespace(name), me
     # the pod's own view: it runs as the notebook user, in /private, with the env
     out = sh(hub.kubeconfig, hub.namespace(name), pod_name, "id -u; pwd; echo $KARVDASH_NAMESPACE")
     assert out.split() == ["1000", "/private", hub.namespace(name)]

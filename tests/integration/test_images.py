@@ -376,5 +376,11 @@ def test_the_single_user_image_runs_jupyterlab_with_karvdash_labext(registry, tm
         assert box.exec("karvdashctl", "--help").returncode == 0
         assert "Client Version" in box.exec("kubectl", "version", "--client").stdout
         box.wait_until(lambda: box.http("/api", port=8888)[0] == 200, timeout=120)
+        # the server extension is enabled by the config file the wheel installs; without
+        # KARVDASH_API_URL it says what to set
+        status, body = box.http("/karvdash/info?token=t0ken", port=8888)
+        assert status == 200 and json.loads(body)["configured"] is False, body
+        listed = box.exec("jupyter", "server", "extension", "list")
+        assert "karvdash_labext" in listed.stdout + listed.stderr
         assert box.process_uid() == 1000
         assert box.stop() == 0

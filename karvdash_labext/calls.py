@@ -21,6 +21,13 @@ class KarvdashError(Exception):
         self.status, self.reason, self.message = status, reason, message
         self.details = details or {}
 
+    @property
+    def where(self) -> str | None:
+        """What the error is about, when the API says (its JSON error's ``where``): the
+        form field at fault (``variables.NAME``) or a template's document."""
+        where = self.details.get("where")
+        return where if isinstance(where, str) else None
+
     def __str__(self):
         return f"{self.message} ({self.status} {self.reason})"
 

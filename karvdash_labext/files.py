@@ -6,6 +6,10 @@ Rules:
 
 - Memory stays bounded whatever the size: an upload is read from its file in pieces as it
   is sent (:class:`Window`), a download is written to disk in pieces as it arrives.
+- ``put`` sends a file named by its path, or a binary file object that can seek (from its
+  start: an upload held in memory, ``io.BytesIO``, goes too), and calls ``progress(sent,
+  total)`` after each piece read for sending; after a resumed chunk ``sent`` starts again
+  from what the server has.
 - A file of at most ``chunk_size`` bytes (8 MiB unless the client or the call says
   otherwise) is one PUT; a larger one is a resumable upload, ``chunk_size`` bytes a
   request. When a chunk fails on the way (the connection dropped, timed out, a proxy
@@ -25,6 +29,7 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import secrets
@@ -43,12 +48,25 @@ PIECE = 1 << 16  # what is read from a file, or written to one, at a time
 TEMPORARY = ".karvdash-download-"
 
 
+#: ``progress(sent_bytes, total_bytes)``, called as an upload's pieces are read to be sent
+Progress = Callable[[int, int], None]
+
+
 class Window:
     """``length`` bytes of a binary file from ``start``, read in pieces while they are sent
-    (an upload's body), as often as it is sent."""
+    (an upload's body), as often as it is sent; ``progress(start + read, total)`` after each
+    piece, when given."""
 
-    def __init__(self, file: IO[bytes], start: int, length: int):
+    def __init__(
+        self,
+        file: IO[bytes],
+        start: int,
+        length: int,
+        progress: Progress | None = None,
+        total: int = 0,
+    ):
         self.file, self.start, self.length = file, start, length
+        self.progress, self.total = progress, total
 
     def __len__(self) -> int:
         return self.length
@@ -62,6 +80,8 @@ class Window:
                 raise OSError(f"{getattr(self.file, 'name', 'the file')} shrank while sent")
             left -= len(piece)
             yield piece
+            if self.progress:
+                self.progress(self.start + self.length - left, self.total)
 
 
 @dataclass(frozen=True)
@@ -84,16 +104,24 @@ def transient(err: KarvdashError) -> bool:
     return err.reason in ("unreachable", "upload-busy") or err.status in (502, 503, 504)
 
 
-def put_plan(local, domain, path, *, overwrite, parents, user, chunk_size, retries) -> Plan:
-    """Upload the file ``local`` to ``path``: its entry."""
-    with open(local, "rb") as file:
-        size = os.fstat(file.fileno()).st_size
+def _opened(local) -> contextlib.AbstractContextManager[IO[bytes]]:
+    """A path opened (and closed after), or a binary file object as it is (left open)."""
+    return contextlib.nullcontext(local) if hasattr(local, "read") else open(local, "rb")
+
+
+def put_plan(
+    local, domain, path, *, overwrite, parents, user, chunk_size, retries, progress=None
+) -> Plan:
+    """Upload the file ``local`` (a path, or a binary file object from its start) to
+    ``path``, calling ``progress(sent, total)`` as it goes: its entry."""
+    with _opened(local) as file:
+        size = file.seek(0, os.SEEK_END)
         if size <= chunk_size:
-            data = Window(file, 0, size)
+            data = Window(file, 0, size, progress, size)
             return (yield describe("upload_file", domain, path, data, overwrite, parents, user))
         upload = yield describe("create_upload", domain, path, size, overwrite, parents, user)
         try:
-            return (yield from _chunks(file, upload, chunk_size, retries, user))
+            return (yield from _chunks(file, upload, chunk_size, retries, user, progress))
         except KarvdashError:
             try:
                 yield describe("cancel_upload", upload["id"])
@@ -102,7 +130,7 @@ def put_plan(local, domain, path, *, overwrite, parents, user, chunk_size, retri
             raise
 
 
-def _chunks(file: IO[bytes], upload: dict, chunk_size: int, retries: int, user) -> Plan:
+def _chunks(file: IO[bytes], upload: dict, chunk_size: int, retries: int, user, progress) -> Plan:
     """Send the chunks of ``upload`` from the server's offset: the file's entry."""
     upload_id, size, offset = upload["id"], upload["size"], upload["offset"]
     failures, maybe_done = 0, False  # maybe_done: the last chunk failed on the way
@@ -111,7 +139,7 @@ def _chunks(file: IO[bytes], upload: dict, chunk_size: int, retries: int, user) 
         try:
             if offset is None:  # after a failure: from what the server has
                 offset = (yield describe("upload_status", upload_id))["offset"]
-            window = Window(file, offset, min(chunk_size, size - offset))
+            window = Window(file, offset, min(chunk_size, size - offset), progress, size)
             sending_last = offset + len(window) == size
             upload = yield describe("upload_chunk", upload_id, offset, window)
         except KarvdashError as err:
@@ -274,16 +302,18 @@ class Transfers:
     @transfer
     def put(
         self,
-        local_path: str | os.PathLike,
+        local_path: str | os.PathLike | IO[bytes],
         domain: str,
         path: str,
         overwrite: bool = False,
         parents: bool = False,
         user: str | None = None,
         chunk_size: int | None = None,
+        progress: Progress | None = None,
     ) -> Plan:
-        """Upload the file ``local_path`` to ``path`` in ``domain`` (in chunks of
-        ``chunk_size`` if larger, resuming after a dropped connection): its entry."""
+        """Upload the file ``local_path`` (or a binary file object, from its start) to
+        ``path`` in ``domain`` (in chunks of ``chunk_size`` if larger, resuming after a
+        dropped connection), calling ``progress(sent, total)`` as it goes: its entry."""
         return put_plan(
             local_path,
             domain,
@@ -293,6 +323,7 @@ class Transfers:
             user=user,
             chunk_size=chunk_size or self.chunk_size,
             retries=self.retries,
+            progress=progress,
         )
 
     @transfer

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import itertools
 import json
 import os
 import shutil
@@ -549,6 +550,29 @@ def test_a_dropped_chunk_goes_on_from_what_the_server_has(store, call, tmp_path)
     # the server kept 1000 bytes of the dropped chunk: the client went on from there
     assert store.chunk_lengths == [MiB, MiB, MiB, MiB - 1000]
     assert digest((store.root / "private-alice" / "big.bin").read_bytes()) == digest(data)
+
+
+@TRANSPORTS
+def test_put_sends_a_file_object_from_memory_and_tells_its_progress_after_a_drop_too(store, call):
+    data = os.urandom(3 * MiB)
+    store.faults.update({"drop-after": 1000, "drops": 1})
+    told: list[tuple[int, int]] = []
+    entry = call(
+        store,
+        "put",
+        io.BytesIO(data),
+        "private",
+        "memory.bin",
+        client_options=ONE_MIB,
+        progress=lambda sent, total: told.append((sent, total)),
+    )
+    assert entry["size"] == len(data)
+    assert (store.root / "private-alice" / "memory.bin").read_bytes() == data
+    assert told[-1] == (len(data), len(data)) and {t for _, t in told} == {len(data)}
+    sent = [s for s, _ in told]
+    # the dropped chunk was counted, then counted again from what the server had
+    assert any(b < a for a, b in itertools.pairwise(sent))
+    assert sent[-4:] == sorted(sent[-4:]) and max(sent) == len(data)
 
 
 def test_an_upload_held_busy_or_at_another_offset_goes_on(store, tmp_path):

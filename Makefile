@@ -7,9 +7,9 @@ STATE := .karvdash
 PORT ?= 8000
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup run test test-unit lint format docs cluster cluster-down cluster-status build-cluster clean screenshots benchmark registry-gc
+.PHONY: setup run test test-unit lint format docs cluster cluster-down cluster-status build-cluster clean screenshots benchmark registry-gc labextension
 
-setup: $(VENV)/.installed node_modules/.installed build-cluster
+setup: $(VENV)/.installed node_modules/.installed labextension build-cluster
 
 $(VENV)/.installed: pyproject.toml localcluster/pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) is needed (Python 3.11 or newer)"; exit 1; }
@@ -22,6 +22,31 @@ node_modules/.installed: package.json
 	@command -v npm >/dev/null || { echo "error: npm is needed for configurable-http-proxy"; exit 1; }
 	npm install --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The JupyterLab extension (the Karvdash side panel): TypeScript in karvdash_labext/lab,
+# built with the venv's JupyterLab into karvdash_labext/labextension (what the wheel of
+# packaging/labext ships), again only when its sources change; the dev venv's JupyterLab
+# sees it through a link, as 'jupyter labextension develop' makes.
+LAB := karvdash_labext/lab
+LABEXT := karvdash_labext/labextension
+LABEXT_LINK := $(VENV)/share/jupyter/labextensions/karvdash-labext
+LAB_SOURCES := $(LAB)/package.json $(LAB)/tsconfig.json $(wildcard $(LAB)/src/*.ts $(LAB)/style/*.* $(LAB)/style/icons/*)
+
+labextension: $(LABEXT)/package.json $(LABEXT_LINK)
+
+$(LAB)/node_modules/.installed: $(LAB)/package.json $(LAB)/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm is needed to build the JupyterLab extension"; exit 1; }
+	cd $(LAB) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(LABEXT)/package.json: $(VENV)/.installed $(LAB)/node_modules/.installed $(LAB_SOURCES)
+	cd $(LAB) && node_modules/.bin/tsc
+	$(VENV)/bin/jupyter-builder build $(LAB)
+	touch $@
+
+$(LABEXT_LINK): | $(VENV)/.installed
+	mkdir -p $(@D)
+	ln -sfn $(CURDIR)/$(LABEXT) $@
 
 build-cluster: $(VENV)/.installed
 	$(PY) -m karvdash_localcluster build >/dev/null
@@ -57,7 +82,7 @@ test-unit: $(VENV)/.installed
 	$(VENV)/bin/pytest -q tests/unit $(PYTEST_ARGS)
 
 clean: cluster-down
-	rm -rf $(STATE) $(VENV) node_modules
+	rm -rf $(STATE) $(VENV) node_modules $(LAB)/node_modules $(LAB)/lib $(LAB)/tsconfig.tsbuildinfo $(LABEXT)
 
 # the user guide's screenshots: the browser journey and every page, as a user and an admin
 screenshots: setup

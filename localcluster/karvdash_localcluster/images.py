@@ -317,12 +317,17 @@ def _localcluster_binary(name: str, build_missing: bool = True) -> Path:
     return build() / name if build_missing and not path.is_file() else path
 
 
+SKIPPED_IN_INPUTS = {"__pycache__", "node_modules"}
+
+
 def _hash_tree(digest, path: Path) -> None:
     if not path.exists():
         raise ClusterError(f"{path} is missing: an image's recipe or input is not there")
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     for f in files:
-        if "__pycache__" in f.parts or f.suffix == ".pyc":
+        # byte code and npm's dependencies (karvdash_labext/lab/node_modules: the built
+        # extension beside it is what the image gets) say nothing of the image
+        if SKIPPED_IN_INPUTS & set(f.parts) or f.suffix == ".pyc":
             continue
         digest.update(str(f.relative_to(path.parent)).encode() + b"\0")
         with open(f, "rb") as stream:

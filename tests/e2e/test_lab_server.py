@@ -230,6 +230,7 @@ def test_a_request_without_the_servers_auth_is_refused(call, headers):
         status, _, body = call("GET", path, headers=headers or {"Authorization": ""})
         assert status == 403, (path, body)
         assert b"alice" not in body
+        assert json.loads(body)["reason"] == "forbidden", body
     status, _, _ = call(
         "POST", "api/services", body={"template": "redis"}, headers=headers or {"Authorization": ""}
     )

@@ -18,11 +18,21 @@ def open_lab(page, hub: HubProcess, name: str) -> None:
         page.wait_for_url(f"**/user/{name}/lab**", timeout=120_000)
         page.wait_for_selector("#jp-main-dock-panel", timeout=90_000)
         page.wait_for_selector(PANEL_TAB, timeout=60_000)
+        dismiss_news(page)
     except Exception:
         raise AssertionError(
             f"{name}'s JupyterLab (with the Karvdash tab) did not open: at {page.url}:"
             f" {page.inner_text('body')[:800]}\nhub log: {hub.log.read_text()[-3000:]}"
         ) from None
+
+
+def dismiss_news(page) -> None:
+    """JupyterLab asks once whether to fetch Jupyter's news (a toast over the corner of
+    every screenshot): answer No when it comes."""
+    try:
+        page.get_by_role("button", name="No", exact=True).click(timeout=4_000)
+    except Exception:
+        pass  # it did not come
 
 
 def panel_shown(page) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -382,5 +383,8 @@ def test_the_single_user_image_runs_jupyterlab_with_karvdash_labext(registry, tm
         assert status == 200 and json.loads(body)["configured"] is False, body
         listed = box.exec("jupyter", "server", "extension", "list")
         assert "karvdash_labext" in listed.stdout + listed.stderr
+        # and JupyterLab has the prebuilt side panel the wheel ships
+        labs = box.exec("jupyter", "labextension", "list")
+        assert re.search(r"karvdash-labext v\S+ \S*enabled\S* \S*OK", labs.stdout + labs.stderr)
         assert box.process_uid() == 1000
         assert box.stop() == 0

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import io
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -123,6 +124,29 @@ def close_tree(widget: w.Widget) -> None:
     for child in getattr(widget, "children", ()):
         close_tree(child)
     widget.close()
+
+
+class View(w.VBox):
+    """What every Karvdash widget is: a box whose ``close()`` stops its background work
+    (``background``, when it has one) and closes every widget under it."""
+
+    def close(self) -> None:
+        """Close the view (and every widget of it)."""
+        if getattr(self, "background", None):  # None when __init__ failed
+            self.background.stop()
+        for child in self.children:
+            close_tree(child)
+        super().close()
+
+
+def readable(data: Any) -> Any:
+    """What the client sends of ``data``: bytes from memory as a binary file, a path
+    (``~`` expanded), else the binary file object itself."""
+    if isinstance(data, bytes | bytearray | memoryview):
+        return io.BytesIO(data)
+    if isinstance(data, str):
+        return os.path.expanduser(data)
+    return data
 
 
 class Background:

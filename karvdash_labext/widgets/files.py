@@ -37,6 +37,7 @@ from .base import (
     Background,
     Confirm,
     Meter,
+    View,
     browser_api_url,
     cell,
     client_of,
@@ -45,6 +46,7 @@ from .base import (
     link,
     message_of,
     plain,
+    readable,
     size_text,
     span,
 )
@@ -80,7 +82,7 @@ def parent(path: str) -> str:
     return "" if folder == "." else folder
 
 
-class Files(w.VBox):
+class Files(View):
     """The user's files: ``Files()`` (or ``Files("/shared/data")``) in a notebook shows a
     folder of ``/private`` or ``/shared``.
 
@@ -158,7 +160,7 @@ class Files(w.VBox):
         """Upload ``data_or_path`` (bytes, or a file of the notebook's file system) as
         ``name`` into ``folder`` (the one shown if None): the new file's entry."""
         domain, path = self._target(name, folder)
-        entry = self.client.put(_source(data_or_path), domain, path, overwrite=overwrite)
+        entry = self.client.put(readable(data_or_path), domain, path, overwrite=overwrite)
         self._reload_if_shown(domain, path)
         return entry
 
@@ -331,20 +333,3 @@ class Files(w.VBox):
             self.status.value = span(f"Deleted {path}.", MUTED)
 
         self.background.run(work, status=self.status, doing=f"Deleting {path}…", done=done)
-
-    def close(self) -> None:
-        """Close the view."""
-        if getattr(self, "background", None):  # None when __init__ failed
-            self.background.stop()
-        for child in self.children:
-            close_tree(child)
-        super().close()
-
-
-def _source(data):
-    """What ``put`` sends: a path, a binary file object, or bytes read from memory."""
-    if isinstance(data, bytes | bytearray | memoryview):
-        return io.BytesIO(data)
-    if isinstance(data, str):
-        return os.path.expanduser(data)
-    return data

@@ -32,6 +32,7 @@ from .base import (
     Background,
     Confirm,
     Meter,
+    View,
     cell,
     client_of,
     close_tree,
@@ -39,6 +40,7 @@ from .base import (
     grid,
     message_of,
     plain,
+    readable,
     size_text,
     span,
 )
@@ -46,7 +48,7 @@ from .base import (
 GRID = "minmax(16em, 3fr) minmax(6em, 1fr) auto"
 
 
-class Images(w.VBox):
+class Images(View):
     """Container images: ``Images()`` in a notebook lists the images you may pull and
     pushes archives.
 
@@ -126,11 +128,7 @@ class Images(w.VBox):
         """Push the image archive ``source`` as ``image`` (``name:tag``, e.g.
         ``alice/app:1``), calling ``progress(sent, total)`` as it goes: the API's answer."""
         reference(image, need_tag=True)
-        if isinstance(source, bytes | bytearray | memoryview):
-            source = io.BytesIO(source)
-        elif isinstance(source, str):
-            source = os.path.expanduser(source)
-        answer = self.client.push_image(source, image, progress=progress)
+        answer = self.client.push_image(readable(source), image, progress=progress)
         self._reload()
         return answer
 
@@ -252,11 +250,3 @@ class Images(w.VBox):
             self.status.value = span(f"Deleted {gone}.", MUTED)
 
         self.background.run(work, status=self.status, doing=f"Deleting {image}…", done=done)
-
-    def close(self) -> None:
-        """Close the view."""
-        if getattr(self, "background", None):  # None when __init__ failed
-            self.background.stop()
-        for child in self.children:
-            close_tree(child)
-        super().close()

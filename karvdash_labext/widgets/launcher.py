@@ -26,6 +26,7 @@ from .base import (
     MUTED,
     WARN,
     Background,
+    View,
     client_of,
     close_tree,
     link,
@@ -63,7 +64,7 @@ def field_for(variable: dict) -> w.ValueWidget:
     return w.Text(value="" if default is None else str(default), **common)
 
 
-class Launcher(w.VBox):
+class Launcher(View):
     """Launch a service from a template: ``Launcher()`` in a notebook shows a template
     picker, the chosen template's form and a Launch button.
 
@@ -194,11 +195,3 @@ class Launcher(w.VBox):
             self.status.value = span(f"Nothing was launched: {err.message}", ERROR)
         else:
             self.status.value = span(f"The launch failed: {message_of(err)}", ERROR)
-
-    def close(self) -> None:
-        """Close the view (and every field of it)."""
-        if getattr(self, "background", None):  # None when __init__ failed
-            self.background.stop()
-        for child in self.children:
-            close_tree(child)
-        super().close()

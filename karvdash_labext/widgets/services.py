@@ -25,6 +25,7 @@ from .base import (
     WARN,
     Background,
     Confirm,
+    View,
     cell,
     client_of,
     close_tree,
@@ -81,7 +82,7 @@ class Row:
             close_tree(widget)
 
 
-class Services(w.VBox):
+class Services(View):
     """The user's services: ``Services()`` in a notebook shows them, refreshed every
     ``interval`` seconds.
 
@@ -185,11 +186,7 @@ class Services(w.VBox):
 
     def close(self) -> None:
         """Stop refreshing and close the view."""
-        if getattr(self, "background", None):  # None when __init__ failed
-            self.background.stop()
         for row in getattr(self, "rows", {}).values():
             row.close()
         self.rows = {}
-        for child in self.children:
-            close_tree(child)
         super().close()

@@ -279,7 +279,9 @@ def test_the_launcher_items_and_the_open_command_lead_to_the_panel_and_its_forms
     page.wait_for_selector(lab.PANEL, state="visible")
 
     lab.run_from_palette(page, "New Launcher")
-    section = page.locator(".jp-Launcher-section", has_text="Karvdash")
+    # the Launcher just opened (JupyterLab may have opened one of its own at start, now
+    # behind it)
+    section = page.locator(".jp-Launcher-section:visible", has_text="Karvdash").last
     section.wait_for(timeout=15_000)
     cards = section.locator(".jp-LauncherCard")
     assert cards.count() >= 12

@@ -30,6 +30,11 @@ KarvdashSpawner in each user's namespace, and the file domains are the volumes n
 | KARVDASH_TITLE, KARVDASH_LOGO | the installation's name and logo (``c.Branding``) | Karvdash's |
 | KARVDASH_NOTEBOOKS | pods, processes or auto (pods with a local real node) | auto |
 | KARVDASH_SINGLEUSER_IMAGE | the notebook pods' image (local real node) | ours |
+| KARVDASH_IDENTITY | ``on``: the OIDC provider at /services/identity (in progress) | off |
+| KARVDASH_PUBLIC_URL | the hub's public URL (the OIDC issuer is under it) | loopback:port |
+| KARVDASH_OIDC_CLIENTS | JSON list of the provider's clients (``IdentityApp.clients``) | [] |
+| KARVDASH_IDENTITY_PORT | port of the identity service | KARVDASH_PORT + 5 |
+| KARVDASH_OIDC_CODE_LIFETIME | seconds an authorization code may be used | 60 |
 """
 
 import json
@@ -288,9 +293,68 @@ c.Spawner.server_token_scopes = [
     "access:servers!server",
     "access:services!service=karvdash",
 ]
+# -- the identity service: an OpenID Connect provider for the installation's other
+# applications, behind the hub's login (karvdash_hub/apps/identity); its configuration,
+# clients' secrets included, is a file only the hub's user reads
+identity = os.environ.get("KARVDASH_IDENTITY", "off")
+if identity not in ("on", "off"):
+    raise ValueError(f"KARVDASH_IDENTITY must be on or off, not {identity!r}")
+public_url = os.environ.get("KARVDASH_PUBLIC_URL", "") or (
+    f"http://127.0.0.1:{os.environ.get('KARVDASH_PORT', '8000')}" if mode == "local" else ""
+)
+identity_on = identity == "on" and bool(public_url)
+if identity == "on" and not public_url:
+    print("[karvdash] no identity service: set KARVDASH_PUBLIC_URL (the hub's public URL)")
+elif identity_on:
+    from karvdash_hub.rules import oidc
+    from karvdash_hub.secretfile import write_private
+
+    oidc_clients = json.loads(os.environ.get("KARVDASH_OIDC_CLIENTS", "") or "[]")
+    oidc.clients_from_config(oidc_clients)  # a wrong client stops the hub here, with why
+    identity_port = int(os.environ.get("KARVDASH_IDENTITY_PORT", "0")) or (
+        int(os.environ.get("KARVDASH_PORT", "8000")) + 5 if mode == "local" else 10102
+    )
+    identity_config = state / "karvdash-identity-config.json"
+    write_private(
+        identity_config,
+        json.dumps(
+            {
+                "IdentityApp": {
+                    "issuer": public_url.rstrip("/") + "/services/identity",
+                    "state_dir": str(state),
+                    "clients": oidc_clients,
+                    "code_lifetime": float(os.environ.get("KARVDASH_OIDC_CODE_LIFETIME", "60")),
+                    "ip": local_host if mode == "local" else "0.0.0.0",
+                    "cookie_secret_file": str(state / "karvdash_identity_cookie_secret"),
+                }
+            }
+        ),
+    )
+    c.JupyterHub.services.append(
+        {
+            "name": "identity",
+            "url": f"http://{local_host if mode == 'local' else 'hub'}:{identity_port}",
+            "command": [
+                sys.executable,
+                "-m",
+                "karvdash_hub.apps.identity",
+                "--config",
+                str(identity_config),
+            ],
+            "oauth_no_confirm": True,
+            "display": False,
+        }
+    )
 c.JupyterHub.load_roles = [
     # every user may use the dashboard service (it decides what is theirs)
-    {"name": "user", "scopes": ["self", "access:services!service=karvdash"]},
+    {
+        "name": "user",
+        "scopes": [
+            "self",
+            "access:services!service=karvdash",
+            *(["access:services!service=identity"] if identity_on else []),
+        ],
+    },
     # the service asks the hub who users are (to check admins)
     {
         "name": "karvdash-dashboard",
@@ -298,3 +362,8 @@ c.JupyterHub.load_roles = [
         "scopes": ["read:users", "list:users"],
     },
 ]
+if identity_on:
+    # the identity service reads who a user is (name, created, groups, admin)
+    c.JupyterHub.load_roles.append(
+        {"name": "karvdash-identity", "services": ["identity"], "scopes": ["read:users"]}
+    )

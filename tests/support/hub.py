@@ -37,12 +37,15 @@ class HubProcess:
         settings (KARVDASH_* variables of jupyterhub_config.py)."""
         self.state = state
         self.kubeconfig = kubeconfig
-        self.port, hub_port, proxy_port, dashboard_port, registry_port = free_ports(5)
+        ports = free_ports(6)
+        self.port, hub_port, proxy_port, dashboard_port, registry_port, identity_port = ports
         self.url = f"http://127.0.0.1:{self.port}"
         # the dashboard service itself, as pods of the real node reach it (no proxy)
         self.dashboard_url = f"http://127.0.0.1:{dashboard_port}"
         # the users' registry the hub starts (token auth by the dashboard)
         self.registry = f"127.0.0.1:{registry_port}"
+        # the OpenID Connect provider (the identity service), when it runs
+        self.issuer = f"{self.url}/services/identity"
         self.log = state / "hub.log"
         # hubs of one test run share the cluster: each gets namespaces of its own
         self.prefix = f"kd{uuid.uuid4().hex[:6]}"
@@ -54,17 +57,25 @@ class HubProcess:
             KARVDASH_PROXY_API_PORT=str(proxy_port),
             KARVDASH_DASHBOARD_PORT=str(dashboard_port),
             KARVDASH_REGISTRY_PORT=str(registry_port),
+            KARVDASH_IDENTITY_PORT=str(identity_port),
             KARVDASH_NAMESPACE_PREFIX=self.prefix,
             KARVDASH_KUBECONFIG=str(kubeconfig),
             KARVDASH_NOTEBOOKS=notebooks,
             PATH=f"{Path(find_proxy()).parent}:{Path(sys.executable).parent}:{env['PATH']}",
         )
-        for name in ("KARVDASH_ADMIN_PASSWORD", "KARVDASH_REGISTRY", "KARVDASH_REGISTRY_API_URL"):
+        for name in (
+            "KARVDASH_ADMIN_PASSWORD",
+            "KARVDASH_REGISTRY",
+            "KARVDASH_REGISTRY_API_URL",
+            "KARVDASH_PUBLIC_URL",
+            "KARVDASH_OIDC_CLIENTS",
+        ):
             env.pop(name, None)
         if admin_password:
             env["KARVDASH_ADMIN_PASSWORD"] = admin_password
         env.update(environment or {})
         self.admin_password = admin_password
+        self.identity = env.get("KARVDASH_IDENTITY", "off") == "on"
         state.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
@@ -93,12 +104,22 @@ class HubProcess:
                     if shutil.which("docker-registry")
                     else True
                 )
+                # the identity service answers its discovery document (when it runs)
+                identity = (
+                    requests.get(
+                        self.issuer + "/.well-known/openid-configuration", timeout=2
+                    ).headers.get("Content-Type", "")
+                    == "application/json"
+                    if self.identity
+                    else True
+                )
                 if (
                     hub.ok
                     and "version" in hub.json()
                     and api.ok
                     and api.headers.get("Content-Type", "").startswith("application/json")
                     and registry
+                    and identity
                 ):
                     return
             except (requests.ConnectionError, ValueError):

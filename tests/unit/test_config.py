@@ -174,7 +174,51 @@ def test_without_a_real_node_notebooks_are_processes_and_pods_cannot_be_forced(
 def test_an_external_registry_or_none_replaces_the_embedded_one(monkeypatch, tmp_path):
     c = load(monkeypatch, tmp_path, KARVDASH_REGISTRY="registry.example.org")
     assert c.Installation.registry == "registry.example.org"
-    assert [s["name"] for s in c.JupyterHub.services] == ["karvdash"]
+    assert "registry" not in [s["name"] for s in c.JupyterHub.services]
     c = load(monkeypatch, tmp_path, KARVDASH_REGISTRY="none")
     assert c.Installation.registry == ""
-    assert [s["name"] for s in c.JupyterHub.services] == ["karvdash"]
+    assert "registry" not in [s["name"] for s in c.JupyterHub.services]
+
+
+def test_the_identity_service_runs_beside_the_hub_with_its_issuer_under_the_hub(
+    monkeypatch, tmp_path
+):
+    client = {
+        "client_id": "grafana",
+        "client_secret": "s" * 20,
+        "redirect_uris": ["https://g.org/cb"],
+    }
+    c = load(
+        monkeypatch,
+        tmp_path,
+        KARVDASH_IDENTITY="on",
+        KARVDASH_PORT="8100",
+        KARVDASH_OIDC_CLIENTS=json.dumps([client]),
+    )
+    services = {s["name"]: s for s in c.JupyterHub.services}
+    assert services["identity"]["url"] == "http://127.0.0.1:8105"
+    config_file = Path(services["identity"]["command"][-1])
+    assert config_file.stat().st_mode & 0o777 == 0o600  # it holds clients' secrets
+    settings = json.loads(config_file.read_text())["IdentityApp"]
+    assert settings["issuer"] == "http://127.0.0.1:8100/services/identity"
+    assert settings["clients"] == [client] and settings["state_dir"] == str(tmp_path)
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert roles["karvdash-identity"] == {
+        "name": "karvdash-identity",
+        "services": ["identity"],
+        "scopes": ["read:users"],
+    }
+
+
+def test_a_client_that_cannot_work_stops_the_hub_with_the_reason(monkeypatch, tmp_path):
+    bad = [{"client_id": "g", "redirect_uris": ["http://g.example.org/cb"]}]
+    with pytest.raises(ValueError, match="https"):
+        load(monkeypatch, tmp_path, KARVDASH_IDENTITY="on", KARVDASH_OIDC_CLIENTS=json.dumps(bad))
+
+
+def test_the_identity_service_is_off_unless_switched_on(monkeypatch, tmp_path):
+    c = load(monkeypatch, tmp_path)
+    assert "identity" not in {s["name"] for s in c.JupyterHub.services}
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert "karvdash-identity" not in roles
+    assert "access:services!service=identity" not in roles["user"]["scopes"]

@@ -69,7 +69,7 @@ class DiscoveryHandler(ProtocolHandler):
                 "end_session_endpoint": f"{issuer}/end-session",
                 "response_types_supported": ["code"],
                 "grant_types_supported": ["authorization_code"],
-                "subject_types_supported": ["pairwise"],
+                "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": ["RS256"],
                 "scopes_supported": list(rules.SCOPES),
                 "token_endpoint_auth_methods_supported": [

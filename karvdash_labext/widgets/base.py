@@ -30,6 +30,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..client import KarvdashClient, KarvdashError
+from ..filecommands import size as size_text  # karvdashctl's units (KiB, MiB)
 
 MUTED = "color: var(--jp-ui-font-color2, #616161)"
 ERROR = "color: var(--jp-error-color1, #c62828)"
@@ -79,16 +80,6 @@ def message_of(err: BaseException) -> str:
     if isinstance(err, OSError) and err.strerror:
         return f"{err.strerror}: {err.filename}" if err.filename else err.strerror
     return str(err) or type(err).__name__
-
-
-def size_text(size: int | None) -> str:
-    if size is None:
-        return ""
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1000 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return ""
 
 
 def cell(value: str = "") -> w.HTML:

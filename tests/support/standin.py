@@ -4,6 +4,7 @@ fault injection): a request handler that reads a body as it arrives."""
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -24,6 +25,23 @@ class StandIn(BaseHTTPRequestHandler):
             self.rfile.readline()
         else:
             yield from self._read(int(self.headers.get("Content-Length") or 0))
+
+    def reply(self, status: int, answer=None):
+        """A JSON answer (no body when ``answer`` is None)."""
+        data = b"" if answer is None else json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def error(self, status: int, reason: str, message: str | None = None, **more):
+        """An error in the API's shape, once the request's body is read (the connection
+        goes on)."""
+        for _ in self.pieces():
+            pass
+        body = {"status": status, "reason": reason, "message": message or reason, **more}
+        self.reply(status, body)
 
     def _read(self, left: int):
         while left > 0:

@@ -64,20 +64,6 @@ class Store(StandIn):
 
     # answers
 
-    def reply(self, status: int, answer=None):
-        data = b"" if answer is None else json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def error(self, status: int, reason: str, **more):
-        """An error answer, once the request's body is read (the connection goes on)."""
-        for _ in self.pieces():
-            pass
-        self.reply(status, {"status": status, "reason": reason, "message": reason, **more})
-
     def drop(self):
         """Close the connection without an answer."""
         self.close_connection = True

@@ -43,19 +43,6 @@ pytestmark = pytest.mark.usefixtures("nothing_configured")
 
 
 class Registry(StandIn):
-    def reply(self, status: int, answer):
-        data = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def error(self, status: int, reason: str, message: str):
-        for _ in self.pieces():
-            pass
-        self.reply(status, {"status": status, "reason": reason, "message": message})
-
     def target(self) -> tuple[str, str | None]:
         """The raw path after ``/api/``, recorded; the repository and tag it names."""
         path = urlsplit(self.path).path.removeprefix("/api/")

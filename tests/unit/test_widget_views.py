@@ -46,14 +46,6 @@ class Api(StandIn):
     """Templates, services (a launch waits for ``release`` when set), an empty private
     folder, and images answered as an installation without a registry."""
 
-    def reply(self, status: int, answer=None):
-        data = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
     def route(self) -> str:
         for _ in self.pieces():
             pass

@@ -16,7 +16,6 @@ user writes their namespace's pull secret again.
 from __future__ import annotations
 
 import datetime
-import fcntl
 import hashlib
 import os
 import secrets
@@ -32,7 +31,7 @@ from traitlets import Int, Unicode
 from traitlets.config import LoggingConfigurable
 
 from .rules import registry as rules
-from .secretfile import write_private
+from .secretfile import locked, write_private
 
 
 class RegistryAuth(LoggingConfigurable):
@@ -73,9 +72,7 @@ class RegistryAuth(LoggingConfigurable):
         key_path = Path(self.key_file)
         if key_path.exists() and self.cert_file.exists():
             return
-        key_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(key_path.with_suffix(".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with locked(key_path.with_suffix(".lock")):
             if not (key_path.exists() and self.cert_file.exists()):
                 self._make_keys(key_path)
 

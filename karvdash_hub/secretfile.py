@@ -1,10 +1,26 @@
-"""Files that hold a secret (the first admin's password, the dashboard's cookie secret):
-readable by their owner only from the moment they exist, and written whole."""
+"""Files that hold a secret (the first admin's password, the dashboard's cookie secret,
+signing keys): readable by their owner only from the moment they exist, written whole,
+and made once when processes that start together need the same one (:func:`locked`)."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 from pathlib import Path
+
+
+@contextlib.contextmanager
+def locked(lock: Path):
+    """Hold an exclusive ``flock`` of the file ``lock`` (made 0600 if missing): the other
+    processes making the same secret wait, then find it made."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing lets the lock go
 
 
 def write_private(path: Path, text: str) -> None:

@@ -11,18 +11,16 @@ than an ID token lives), then their files are removed.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import secrets
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from joserfc.jwk import KeySet, RSAKey
 
 from ...rules import oidc as rules
-from ...secretfile import write_private
+from ...secretfile import locked, write_private
 
 
 class KeyStore:
@@ -33,16 +31,9 @@ class KeyStore:
         self._keys: dict[str, tuple[RSAKey, float]] = {}
         self._checked = 0.0
 
-    @contextmanager
     def _locked(self):
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.folder / ".lock", os.O_WRONLY | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+        return locked(self.folder / ".lock")
 
     def _read(self) -> dict[str, tuple[RSAKey, float]]:
         keys = {}
@@ -97,10 +88,7 @@ class KeyStore:
 def subject_secret(path: Path) -> bytes:
     """The secret that derives subjects, made once (0600) under a lock beside it."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with locked(path.with_name(f".{path.name}.lock")):
         try:
             secret = bytes.fromhex(path.read_text().strip())
             if len(secret) >= 32:
@@ -110,6 +98,3 @@ def subject_secret(path: Path) -> bytes:
         secret = os.urandom(32)
         write_private(path, secret.hex() + "\n")
         return secret
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)

@@ -76,7 +76,6 @@ class KarvdashExtension(ExtensionApp):
     """Karvdash in the user's Jupyter server: the API for the browser, without a token."""
 
     name = "karvdash_labext"
-    load_other_extensions = True
 
     api_url = Unicode(
         None,

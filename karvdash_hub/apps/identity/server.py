@@ -308,11 +308,6 @@ class S256Challenge(CodeChallenge):
         client = grant.request.client
         if client is not None and client.client.public and not data.get("code_challenge"):
             raise InvalidRequestError("A public client must send 'code_challenge' (PKCE, S256).")
-        if (
-            data.get("code_challenge")
-            and data.get("code_challenge_method") not in rules.PKCE_METHODS
-        ):
-            raise InvalidRequestError("'code_challenge_method' must be S256.")
         super().validate_code_challenge(grant, redirect_uri)
 
 

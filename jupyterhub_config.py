@@ -315,10 +315,19 @@ elif identity_on:
         int(os.environ.get("KARVDASH_PORT", "8000")) + 5 if mode == "local" else 10102
     )
     identity_config = state / "karvdash-identity-config.json"
+    # the applications admins register, consents and tokens: one database that the
+    # dashboard (Applications page, api/clients) and the identity service share
+    c.IdentityStore.issuer = public_url.rstrip("/") + "/services/identity"
+    c.IdentityStore.db_file = str(state / "identity.sqlite")
     write_private(
         identity_config,
         json.dumps(
             {
+                "IdentityStore": dict(c.IdentityStore),
+                "Branding": dict(c.Branding),
+                "Installation": {
+                    k: v for k, v in dict(c.Installation).items() if k == "service_name"
+                },
                 "IdentityApp": {
                     "issuer": public_url.rstrip("/") + "/services/identity",
                     "state_dir": str(state),
@@ -326,7 +335,7 @@ elif identity_on:
                     "code_lifetime": float(os.environ.get("KARVDASH_OIDC_CODE_LIFETIME", "60")),
                     "ip": local_host if mode == "local" else "0.0.0.0",
                     "cookie_secret_file": str(state / "karvdash_identity_cookie_secret"),
-                }
+                },
             }
         ),
     )

@@ -26,6 +26,7 @@ STATUS: dict[str, int] = {
     "bad-path": 400,
     "bad-reference": 400,
     "bad-archive": 400,
+    "bad-client": 400,
     # 401: who are you?
     "not-authenticated": 401,
     # 403: not yours, not allowed
@@ -34,6 +35,7 @@ STATUS: dict[str, int] = {
     "builtin-template": 403,
     "outside-domain": 403,
     "permission-denied": 403,
+    "configured-client": 403,
     # 404: missing
     "not-found": 404,
     "no-such-endpoint": 404,
@@ -43,6 +45,8 @@ STATUS: dict[str, int] = {
     "upload-not-found": 404,
     "image-not-found": 404,
     "no-registry": 404,
+    "no-identity": 404,
+    "client-not-found": 404,
     # 405
     "method-not-allowed": 405,
     # 409: taken or in the way

@@ -7,8 +7,9 @@ same ``page.html`` (``karvdash_hub/hub/templates``), so the two cannot drift apa
 
 Rules guaranteed (unit-tested):
 
-- The navigation is Home, Services, Templates, Files, Images, then Users for admins
-  only, then About; Files and Images are in place before their pages do more than say
+- The navigation is Home, Services, Templates, Files, Images, then Users and
+  Applications (those that log users in through the identity service) for admins only,
+  then About; Files and Images are in place before their pages do more than say
   where the files and images are.
 - Every link is a path under the hub's or the service's prefix (no user text in URLs).
 """
@@ -26,6 +27,7 @@ NAVIGATION = (
     ("files", "Files", "service", "files", False),
     ("images", "Images", "service", "images", False),
     ("users", "Users", "hub", "karvdash/users", True),
+    ("clients", "Applications", "service", "clients", True),
     ("about", "About", "service", "about", False),
 )
 

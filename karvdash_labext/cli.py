@@ -266,6 +266,15 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (*_COMMANDS, *FILE_COMMANDS, 
 # upload's steps: ``put`` goes through them for a large file)
 LIBRARY_ONLY: frozenset[str] = frozenset(
     {"create_upload", "upload_status", "upload_chunk", "cancel_upload"}
+    # the identity service's applications: admins manage them on the Applications page
+    | {
+        "list_clients",
+        "register_client",
+        "get_client",
+        "change_client",
+        "delete_client",
+        "new_client_secret",
+    }
 )
 
 

@@ -48,6 +48,7 @@ SHARED_SECTIONS = (
     "RegistryAuth",
     "ImageStore",
     "ServiceInspector",
+    "IdentityStore",
     "DashboardApp",
 )
 

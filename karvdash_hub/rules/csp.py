@@ -15,7 +15,9 @@ Rules guaranteed (unit-tested):
   allowed but that does not parse.
 - The policy never contains ``'unsafe-inline'`` or ``'unsafe-eval'`` for scripts, and
   says ``object-src 'none'``, ``base-uri 'none'``, ``frame-ancestors 'none'`` and
-  ``form-action 'self'``; styles, images, fonts and connections are same-origin only
+  ``form-action 'self'`` (plus, for a page whose form's answer redirects elsewhere,
+  origins given as ``scheme://host[:port]``: anything else given is left out, so no
+  directive can be added through them); styles, images, fonts and connections are same-origin only
   (images also ``data:``: Bootstrap draws its icons with data URLs).
 """
 
@@ -28,6 +30,9 @@ import re
 _SCRIPT = re.compile(r"<script(?P<attrs>(?:\s[^>]*)?)>(?P<body>.*?)</script\s*>", re.S | re.I)
 _HEAD_END = re.compile(r"</head\s*>", re.I)
 _SRC = re.compile(r"\ssrc\s*=", re.I)
+_ORIGIN = re.compile(
+    r"[a-z][a-z0-9+.-]*://[A-Za-z0-9.\-]+(?::[0-9]{1,5})?|[a-z]+://\[[0-9a-fA-F:.]+\](?::[0-9]{1,5})?"
+)
 
 
 def script_hash(body: str) -> str:
@@ -47,8 +52,10 @@ def head_script_hash(html: str) -> str | None:
     return None
 
 
-def policy(html: str = "", report_uri: str = "") -> str:
-    """The Content-Security-Policy header for a page (see the module's rules)."""
+def policy(html: str = "", report_uri: str = "", form_targets: list[str] | None = None) -> str:
+    """The Content-Security-Policy header for a page (see the module's rules);
+    ``form_targets``: origins a form's answer may redirect to, besides 'self' (the
+    identity service's consent form ends at the application)."""
     scripts = ["'self'"]
     allowed = head_script_hash(html) if html else None
     if allowed:
@@ -62,7 +69,7 @@ def policy(html: str = "", report_uri: str = "") -> str:
         "connect-src 'self'",
         "object-src 'none'",
         "base-uri 'none'",
-        "form-action 'self'",
+        " ".join(["form-action 'self'", *(o for o in form_targets or [] if _ORIGIN.fullmatch(o))]),
         "frame-ancestors 'none'",
     ]
     if report_uri:

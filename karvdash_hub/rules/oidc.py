@@ -12,7 +12,16 @@ Rules guaranteed:
   trailing-slash or percent-encoding normalization.
 - A client has a non-empty ``client_id`` of printable ASCII without spaces, at least
   one redirect URI, and either a ``client_secret`` of at least 16 characters
-  (confidential) or none (public); a public client must use PKCE (S256), always.
+  (confidential) or none (public); a public client must use PKCE (S256), always. Only
+  the secret's SHA-256 is kept (:func:`hash_secret`); a secret is checked in constant
+  time against it.
+- A client registered by an admin (:func:`registration`) has a name of 1 to 100
+  printable characters, 1 to 20 redirect URIs that can be registered (no duplicates),
+  and booleans ``public`` and ``trusted``; nothing else is accepted. A disabled client
+  is known but serves nobody: no authorization, no token, no userinfo.
+- Consent: a user's consent to a client covers a request when it was given by the same
+  account (name and creation time) and every scope asked for was granted; a trusted
+  client needs none.
 - The subject (``sub``) of a user is stable for as long as the hub's account exists
   (the same name and creation time give the same subject), different for a user deleted
   and created again with the same name, and reveals neither (an HMAC-SHA256 keyed by
@@ -83,17 +92,32 @@ def redirect_uri_matches(registered: tuple[str, ...] | list[str], given: str | N
     return isinstance(given, str) and given in tuple(registered)
 
 
+def hash_secret(secret: str) -> str:
+    """What is kept of a client secret: its SHA-256, in hex (secrets are random and long,
+    so a plain hash is enough: nothing to guess from it)."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
 @dataclass(frozen=True)
 class Client:
     client_id: str
     redirect_uris: tuple[str, ...]
-    client_secret: str | None = None
+    secret_hash: str | None = None
     name: str = ""
     trusted: bool = False
+    disabled: bool = False
+    #: where it comes from: ``config`` (read-only) or ``admin`` (registered by an admin)
+    source: str = "config"
 
     @property
     def public(self) -> bool:
-        return self.client_secret is None
+        return self.secret_hash is None
+
+    def check_secret(self, given: object) -> bool:
+        """Whether ``given`` is this client's secret (constant time; never for a public one)."""
+        if self.secret_hash is None or not isinstance(given, str) or not given:
+            return False
+        return hmac.compare_digest(self.secret_hash, hash_secret(given))
 
     @property
     def auth_method(self) -> str:
@@ -132,7 +156,7 @@ def client_from_config(entry: object) -> Client:
     trusted = entry.get("trusted", False)
     if not isinstance(name, str) or not isinstance(trusted, bool):
         raise ClientConfigError(f"{where}: name must be a string and trusted a boolean")
-    return Client(client_id, tuple(uris), secret, name, trusted)
+    return Client(client_id, tuple(uris), secret and hash_secret(secret), name, trusted)
 
 
 def clients_from_config(entries: list) -> dict[str, Client]:
@@ -144,6 +168,66 @@ def clients_from_config(entries: list) -> dict[str, Client]:
             raise ClientConfigError(f"client_id {client.client_id!r} is configured twice")
         clients[client.client_id] = client
     return clients
+
+
+MAX_NAME = 100
+MAX_REDIRECT_URIS = 20
+REGISTRATION_KEYS = ("name", "redirect_uris", "public", "trusted")
+
+
+def registration(body: object, partial: bool = False) -> dict:
+    """The fields of a client an admin registers (or, ``partial``, changes): ``name``,
+    ``redirect_uris``, ``public``, ``trusted`` (and ``disabled`` when changing),
+    checked; :class:`ClientConfigError` says what is wrong."""
+    if not isinstance(body, dict):
+        raise ClientConfigError("the client must be a JSON object")
+    allowed = {*REGISTRATION_KEYS, "disabled"} - ({"public"} if partial else {"disabled"})
+    unknown = set(body) - allowed
+    if unknown:
+        raise ClientConfigError(
+            f"unknown fields: {', '.join(sorted(unknown))} (known: {', '.join(sorted(allowed))})"
+        )
+    fields: dict = {}
+    if "name" in body or not partial:
+        name = body.get("name")
+        if (
+            not isinstance(name, str)
+            or not name.strip()
+            or len(name) > MAX_NAME
+            or not name.isprintable()
+        ):
+            raise ClientConfigError(f"name must be 1 to {MAX_NAME} printable characters")
+        fields["name"] = name.strip()
+    if "redirect_uris" in body or not partial:
+        uris = body.get("redirect_uris")
+        if isinstance(uris, str) or not isinstance(uris, list) or not uris:
+            raise ClientConfigError("redirect_uris must be a non-empty list of URLs")
+        if len(uris) > MAX_REDIRECT_URIS:
+            raise ClientConfigError(f"at most {MAX_REDIRECT_URIS} redirect URIs")
+        for uri in uris:
+            if problem := redirect_uri_problem(uri):
+                raise ClientConfigError(problem)
+        if len(set(uris)) != len(uris):
+            raise ClientConfigError("a redirect URI is listed twice")
+        fields["redirect_uris"] = list(uris)
+    for flag in ("public", "trusted", "disabled"):
+        if flag in allowed and (flag in body or not partial):
+            value = body.get(flag, False)
+            if not isinstance(value, bool):
+                raise ClientConfigError(f"{flag} must be true or false")
+            fields[flag] = value
+    return fields
+
+
+def consent_covers(
+    granted: tuple[str, str, str] | None, account: tuple[str, str], scope: str
+) -> bool:
+    """Whether a consent ``(name, created, granted scope)`` covers ``scope`` asked for by
+    the account ``(name, created)``."""
+    if granted is None:
+        return False
+    name, created, granted_scope = granted
+    return (name, created) == account and set(scope.split()) <= set(granted_scope.split())
 
 
 def subject(secret: bytes, name: str, created: str) -> str:

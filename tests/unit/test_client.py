@@ -105,6 +105,8 @@ def api(method: str, route: str, body: dict | None, query: str = "") -> tuple[in
         return answers.get(method, (200, UPLOAD))
     if kind == "images":  # its answers' shapes: test_client_images.py
         return (201 if method == "PUT" else 200), {"route": unquote(route)}
+    if kind == "clients":  # the shapes are the OpenAPI document's (tests/e2e/test_identity_apps)
+        return (201 if (method, route) == ("POST", "clients") else 200), {"route": route}
     if (method, route) == ("GET", "user"):
         return 200, USER
     if (method, route) == ("GET", "services"):
@@ -260,6 +262,12 @@ SAMPLES = {
     "get_image": (("alice/hello",), {}),
     "push_image": ((b"an archive", "alice/hello:1"), {}),
     "delete_image": (("library/hello:1.0",), {}),
+    "list_clients": ((), {}),
+    "register_client": (("Grafana", ["https://grafana.example.org/cb"]), {"trusted": True}),
+    "get_client": (("grafana-1a2b/x",), {}),
+    "change_client": (("grafana-1a2b",), {"disabled": True}),
+    "delete_client": (("grafana-1a2b",), {}),
+    "new_client_secret": (("grafana-1a2b",), {}),
 }
 
 

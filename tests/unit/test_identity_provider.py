@@ -17,6 +17,7 @@ from support.oidc import TEST_SECRET, basic, pkce, query_of, request, verify_id_
 
 from karvdash_hub.apps.identity.keys import KeyStore, subject_secret
 from karvdash_hub.apps.identity.server import Provider
+from karvdash_hub.identitystore import IdentityStore
 from karvdash_hub.rules import oidc as rules
 
 ISSUER = "http://127.0.0.1:8000/services/identity"
@@ -33,7 +34,10 @@ def provider(tmp_path):
         ]
     )
     keys = KeyStore(tmp_path / "keys", rotation=3600, retention=600)
-    return Provider(ISSUER, clients, keys, subject_secret(tmp_path / "sub"), code_lifetime=60)
+    store = IdentityStore(db_file=str(tmp_path / "identity.sqlite"))
+    return Provider(
+        ISSUER, clients, keys, subject_secret(tmp_path / "sub"), store, code_lifetime=60
+    )
 
 
 def authorize(provider, user=ALICE, **params):
@@ -85,7 +89,7 @@ def test_a_code_exchanged_with_its_verifier_gives_a_signed_id_token_with_the_cla
     verifier, challenge = pkce()
     status, token = exchange(provider, code_for(provider, challenge), verifier)
     assert status == 200, token
-    assert token["token_type"].lower() == "bearer" and "refresh_token" not in token
+    assert token["token_type"].lower() == "bearer" and token["refresh_token"]
     claims = verify_id_token(token["id_token"], provider.keys.public_jwks(), ISSUER, "app").claims
     assert claims["nonce"] == "n-1" and claims["auth_time"] == 1000
     assert claims["preferred_username"] == "alice" and claims["groups"] == ["physics"]
@@ -164,6 +168,114 @@ def test_an_unknown_client_is_an_error_without_redirect(provider):
     with pytest.raises(OAuth2Error) as err:
         authorize(provider, client_id="nobody")
     assert err.value.error == "invalid_client" and not err.value.redirect_uri
+
+
+def refresh(provider, refresh_token, client="app", secret=TEST_SECRET, **form):
+    body = {"grant_type": "refresh_token", "refresh_token": refresh_token, **form}
+    headers = basic(client, secret) if secret is not None else {}
+    if secret is None:
+        body["client_id"] = client
+    status, answer, _ = provider.create_token_response(
+        request("POST", f"{ISSUER}/token", body, headers)
+    )
+    return status, answer if isinstance(answer, dict) else json.loads(answer)
+
+
+def userinfo(provider, access_token):
+    status, body, _ = provider.create_endpoint_response(
+        "userinfo",
+        request("GET", f"{ISSUER}/userinfo", headers={"Authorization": f"Bearer {access_token}"}),
+    )
+    return status, body if isinstance(body, dict) else json.loads(body)
+
+
+def test_a_refresh_token_gives_new_tokens_once_and_the_old_access_token_still_works(provider):
+    _, first = exchange(provider, code_for(provider))
+    status, second = refresh(provider, first["refresh_token"])
+    assert status == 200, second
+    assert second["refresh_token"] != first["refresh_token"]
+    assert second["access_token"] != first["access_token"]
+    assert userinfo(provider, second["access_token"])[0] == 200
+    assert userinfo(provider, first["access_token"])[0] == 200  # until it expires
+    status, third = refresh(provider, second["refresh_token"])
+    assert status == 200 and userinfo(provider, third["access_token"])[0] == 200
+
+
+def test_a_rotated_refresh_token_used_again_revokes_the_whole_authorization(provider):
+    _, first = exchange(provider, code_for(provider))
+    _, second = refresh(provider, first["refresh_token"])
+    status, body = refresh(provider, first["refresh_token"])  # a copy, used again
+    assert status == 400 and body["error"] == "invalid_grant"
+    # everything descended from that authorization is gone, the thief's and the owner's
+    assert refresh(provider, second["refresh_token"])[1]["error"] == "invalid_grant"
+    for access in (first["access_token"], second["access_token"]):
+        status, body = userinfo(provider, access)
+        assert status == 401 and body["error"] == "invalid_token"
+
+
+def test_a_refresh_token_is_bound_to_its_client_and_scope(provider):
+    verifier, challenge = pkce()
+    _, token = exchange(
+        provider, code_for(provider, challenge, client_id="spa"), verifier, "spa", None
+    )
+    status, body = refresh(provider, token["refresh_token"])  # another client's
+    assert status == 400 and body["error"] == "invalid_grant"
+    status, body = refresh(provider, token["refresh_token"], "spa", None, scope="openid email")
+    assert status == 400 and body["error"] == "invalid_scope"
+    status, body = refresh(provider, token["refresh_token"], "spa", None)  # the public client
+    assert status == 200 and body["refresh_token"]
+
+
+def test_an_expired_refresh_token_is_refused(provider):
+    _, token = exchange(provider, code_for(provider))
+    record = provider.store.by_refresh_token(token["refresh_token"])
+    with provider.store._transaction() as db:
+        db.execute("UPDATE tokens SET refresh_expires = 0 WHERE family = ?", (record.family,))
+    assert refresh(provider, token["refresh_token"])[1]["error"] == "invalid_grant"
+
+
+def test_revoking_a_refresh_token_revokes_its_access_tokens(provider):
+    _, token = exchange(provider, code_for(provider))
+    status, _, _ = provider.create_endpoint_response(
+        "revocation",
+        request(
+            "POST",
+            f"{ISSUER}/revoke",
+            {"token": token["refresh_token"], "token_type_hint": "refresh_token"},
+            basic("app", TEST_SECRET),
+        ),
+    )
+    assert status == 200
+    assert userinfo(provider, token["access_token"])[1]["error"] == "invalid_token"
+    assert refresh(provider, token["refresh_token"])[1]["error"] == "invalid_grant"
+
+
+def test_a_disabled_client_gets_no_code_no_token_and_its_tokens_stop(provider):
+    _, token = exchange(provider, code_for(provider))
+    code = code_for(provider)
+    provider.store.update_client("app", disabled=True)
+    with pytest.raises(OAuth2Error) as err:
+        authorize(provider)
+    assert err.value.error == "invalid_client" and not err.value.redirect_uri
+    assert exchange(provider, code)[1]["error"] == "invalid_client"
+    assert refresh(provider, token["refresh_token"])[1]["error"] == "invalid_client"
+    assert userinfo(provider, token["access_token"])[1]["error"] == "invalid_token"
+
+
+def test_tokens_are_kept_as_hashes_and_survive_a_new_provider(provider, tmp_path):
+    _, token = exchange(provider, code_for(provider))
+    raw = (tmp_path / "identity.sqlite").read_bytes()
+    for secret in (token["access_token"], token["refresh_token"], TEST_SECRET):
+        assert secret.encode() not in raw
+    again = Provider(
+        ISSUER,
+        {"app": provider.lookup_client("app")},
+        provider.keys,
+        provider.subject_secret,
+        IdentityStore(db_file=str(tmp_path / "identity.sqlite")),
+    )
+    assert userinfo(again, token["access_token"])[0] == 200
+    assert refresh(again, token["refresh_token"])[0] == 200
 
 
 def b64(data: dict) -> str:

@@ -193,3 +193,74 @@ def test_the_newest_key_is_always_published(keys):
     newest = max(keys, key=lambda k: k[1])
     shown = oidc.published_keys(keys, now=2e6, retention=10)
     assert newest[1] == max(c for k, c in keys if k in shown)
+
+
+def test_only_the_hash_of_a_secret_is_kept_and_it_checks_in_constant_time():
+    confidential = oidc.client_from_config(client(client_secret="s" * 16))
+    assert confidential.secret_hash == oidc.hash_secret("s" * 16) != "s" * 16
+    assert confidential.check_secret("s" * 16)
+    for wrong in ("s" * 15, "s" * 17, "", None, 7):
+        assert not confidential.check_secret(wrong)
+    assert not oidc.client_from_config(client()).check_secret("")
+
+
+@given(st.text(min_size=1))
+def test_a_public_client_accepts_no_secret_at_all(given_secret):
+    assert not oidc.client_from_config(client()).check_secret(given_secret)
+
+
+GOOD = {"name": "Grafana", "redirect_uris": ["https://grafana.example.org/login/generic_oauth"]}
+
+
+def test_a_registration_is_read_with_its_defaults():
+    assert oidc.registration(GOOD) == {**GOOD, "public": False, "trusted": False}
+    assert oidc.registration({**GOOD, "public": True, "trusted": True})["public"] is True
+    assert oidc.registration({"disabled": True}, partial=True) == {"disabled": True}
+    assert oidc.registration({}, partial=True) == {}
+
+
+@pytest.mark.parametrize(
+    "body, why",
+    [
+        ({**GOOD, "name": ""}, "name"),
+        ({**GOOD, "name": "x" * 101}, "name"),
+        ({**GOOD, "name": "a\nb"}, "name"),
+        ({**GOOD, "redirect_uris": []}, "non-empty"),
+        ({**GOOD, "redirect_uris": "https://a.example.org/cb"}, "non-empty"),
+        ({**GOOD, "redirect_uris": ["https://a.example.org/cb"] * 2}, "twice"),
+        ({**GOOD, "redirect_uris": [f"https://a.example.org/{i}" for i in range(21)]}, "at most"),
+        ({**GOOD, "redirect_uris": ["http://a.example.org/cb"]}, "https"),
+        ({**GOOD, "public": "yes"}, "public"),
+        ({**GOOD, "client_secret": "mine-0123456789abcdef"}, "unknown fields: client_secret"),
+        ({**GOOD, "disabled": True}, "unknown fields: disabled"),
+        ({**GOOD, "client_id": "grafana"}, "unknown fields: client_id"),
+        (["Grafana"], "JSON object"),
+    ],
+)
+def test_a_registration_that_cannot_work_is_refused_with_the_reason(body, why):
+    with pytest.raises(oidc.ClientConfigError, match=why):
+        oidc.registration(body)
+
+
+def test_a_change_cannot_make_a_confidential_client_public_or_give_its_secret():
+    for body in ({"public": True}, {"client_secret": "x" * 20}, {"trusted": 1}):
+        with pytest.raises(oidc.ClientConfigError):
+            oidc.registration(body, partial=True)
+
+
+ACCOUNT = ("alice", "2026-11-01")
+
+
+@pytest.mark.parametrize(
+    "granted, asked, covered",
+    [
+        (("alice", "2026-11-01", "openid profile"), "openid profile", True),
+        (("alice", "2026-11-01", "openid profile email"), "openid", True),
+        (("alice", "2026-11-01", "openid"), "openid profile", False),
+        (("alice", "2026-12-01", "openid profile"), "openid", False),
+        (("bob", "2026-11-01", "openid profile"), "openid", False),
+        (None, "openid", False),
+    ],
+)
+def test_a_consent_covers_only_what_the_same_account_granted(granted, asked, covered):
+    assert oidc.consent_covers(granted, ACCOUNT, asked) is covered

@@ -70,6 +70,20 @@ def test_no_text_in_the_body_changes_the_policy(text):
     assert csp.policy(page(text)) == csp.policy(page())
 
 
+def test_a_form_may_end_at_the_origins_given_and_nothing_else_enters_the_policy():
+    policy = csp.policy(page(), form_targets=["https://grafana.example.org", "http://[::1]:9"])
+    assert "form-action 'self' https://grafana.example.org http://[::1]:9;" in policy
+    for bad in ["https://a.example.org; script-src *", "https://a.example.org/path", "*", "'none'"]:
+        assert csp.policy(page(), form_targets=[bad]) == csp.policy(page())
+
+
+@given(st.text(max_size=80))
+def test_no_form_target_adds_a_directive(target):
+    policy = csp.policy(page(), form_targets=[target])
+    assert policy.count(";") == csp.policy(page()).count(";")
+    assert "'unsafe" not in policy
+
+
 # -- branding
 
 
@@ -112,6 +126,7 @@ def test_the_navigation_has_places_for_files_and_images_and_users_for_admins_onl
     assert user == ["home", "services", "templates", "files", "images", "about"]
     admin = site.navigation("/hub/", "/services/karvdash/", admin=True)
     assert {"key": "users", "label": "Users", "href": "/hub/karvdash/users"} in admin
+    assert [i["key"] for i in admin][-3:] == ["users", "clients", "about"]
     assert all(i["href"].startswith(("/hub/", "/services/karvdash/")) for i in admin)
 
 

@@ -20,6 +20,7 @@ from traitlets import Float, Unicode
 from ... import __version__
 from ...branding import Branding
 from ...filestore import FileStore
+from ...identitystore import IdentityStore
 from ...imagestore import ImageStore
 from ...inspection import ServiceInspector
 from ...installation import Installation
@@ -29,13 +30,24 @@ from ...services import ServiceManager
 from ...templatestore import TemplateStore
 from ...userfiles import UserFiles
 from ..base import JSON, NotFoundHandler, OAuthCallbackHandler, ServiceApp
-from . import files, images, namespace, openapi, registrytoken, services, templates, uploads, user
+from . import (
+    clients,
+    files,
+    images,
+    namespace,
+    openapi,
+    registrytoken,
+    services,
+    templates,
+    uploads,
+    user,
+)
 from .hubusers import HubUsers
 from .pages import NotFoundPage, page_routes
 from .rendering import Renderer
 
 #: the API's resources, each a module with ``default_handlers`` (paths under api/)
-RESOURCES = [user, services, templates, namespace, files, uploads, images]
+RESOURCES = [user, services, templates, namespace, files, uploads, images, clients]
 
 
 class OpenAPIHandler(web.RequestHandler):
@@ -78,6 +90,7 @@ class DashboardApp(ServiceApp):
         ImageStore,
         ServiceManager,
         ServiceInspector,
+        IdentityStore,
     ]
 
     admin_cache_seconds = Float(10, config=True, help="How long an admin check is cached.")
@@ -136,6 +149,7 @@ class DashboardApp(ServiceApp):
             files=FileStore(parent=self, files=provisioner.files),
             registry_auth=registry_auth,
             images=ImageStore(installation, registry_auth, parent=self),
+            identity_store=IdentityStore(parent=self),
             cookie_secret=self.cookie_secret(),
         )
 

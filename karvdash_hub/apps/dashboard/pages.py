@@ -13,6 +13,8 @@ Pages (each a shell that its script fills from the REST API):
   back button open it; ``?user=`` for admins, for another user's private files);
 - ``images``: the private registry's repositories that the user may pull, each tag's
   details, uploads of image archives and deletions;
+- ``clients`` (admins): the applications that log users in through the identity
+  service;
 - ``about``: versions and links.
 
 A service or template page of anything that is not the user's is a 404, for admins too
@@ -124,6 +126,19 @@ class ImagesPage(PageHandler):
         self.render_page("karvdash-images.html", page_title="Images", registry=bool(registry))
 
 
+class ClientsPage(PageHandler):
+    """Admins: the applications that log users in through the identity service (the
+    page's script uses api/clients). Anyone else: not found."""
+
+    active_page = "clients"
+
+    async def get(self):
+        if not self.admin:
+            raise ApiError("not-found", "there is no such page")
+        issuer = self.settings["identity_store"].issuer
+        self.render_page("karvdash-clients.html", page_title="Applications", issuer=issuer)
+
+
 class AboutPage(PageHandler):
     active_page = "about"
 
@@ -213,6 +228,7 @@ def page_routes(prefix: str) -> list[tuple]:
         (prefix + "namespace", NamespacePage),
         (prefix + r"files(?:/|/(?:private|shared)(?:/.*)?)?", FilesPage),
         (prefix + "images", ImagesPage),
+        (prefix + "clients", ClientsPage),
         (prefix + "about", AboutPage),
     ]
 

@@ -12,12 +12,17 @@ import os
 from pathlib import Path
 
 from jupyterhub.services.auth import HubOAuth
+from jupyterhub.utils import url_path_join
 from tornado import web
 from traitlets import Dict, Float, Integer, List, TraitError, Unicode, default, validate
 
+from ...branding import Branding
+from ...identitystore import IdentityStore
+from ...installation import Installation
 from ...rules import oidc as rules
 from ..base import ServiceApp
 from ..dashboard.hubusers import HubUsers
+from ..dashboard.rendering import Renderer
 from .handlers import default_handlers
 from .keys import KeyStore, subject_secret
 from .server import Provider
@@ -26,6 +31,7 @@ from .server import Provider
 class IdentityApp(ServiceApp):
     name = "karvdash-identity"
     description = "Karvdash's OpenID Connect provider (started by JupyterHub)."
+    classes = [IdentityStore, Branding, Installation]
 
     issuer = Unicode(
         "",
@@ -53,6 +59,11 @@ class IdentityApp(ServiceApp):
     id_token_lifetime = Integer(300, config=True, help="Seconds an ID token is valid.")
     access_token_lifetime = Integer(
         3600, config=True, help="Seconds an access token (for userinfo) is valid."
+    )
+    refresh_token_lifetime = Integer(
+        30 * 86400,
+        config=True,
+        help="Seconds a refresh token may be used (once: each use gives a new one).",
     )
     key_rotation = Float(
         30 * 86400,
@@ -88,14 +99,19 @@ class IdentityApp(ServiceApp):
         state = Path(self.state_dir)
         keys = KeyStore(state / "oidc-keys", self.key_rotation, self.key_retention)
         keys.refresh()
+        store = IdentityStore(parent=self)
+        if not store.db_file:
+            store.db_file = str(state / "identity.sqlite")
         return Provider(
             issuer=self.issuer.rstrip("/"),
             clients=rules.clients_from_config(self.clients),
             keys=keys,
             subject_secret=subject_secret(state / "oidc-subject-secret"),
+            store=store,
             code_lifetime=self.code_lifetime,
             id_token_lifetime=self.id_token_lifetime,
             access_token_lifetime=self.access_token_lifetime,
+            refresh_token_lifetime=self.refresh_token_lifetime,
         )
 
     def make_app(self) -> web.Application:
@@ -103,11 +119,21 @@ class IdentityApp(ServiceApp):
             raise TraitError("IdentityApp.issuer must be set (<public hub URL>/services/identity)")
         prefix = self.prefix
         hub_auth = HubOAuth(api_token=os.environ["JUPYTERHUB_API_TOKEN"], cache_max_age=60)
+        # the consent page looks like the dashboard's, and its links lead there
+        hub = hub_auth.hub_prefix
+        base = hub[: -len("hub/")] if hub.endswith("hub/") else "/"
+        dashboard = url_path_join(base, "services", Installation(parent=self).service_name) + "/"
         return web.Application(
             default_handlers(prefix),
             hub_auth=hub_auth,
             hub_users=HubUsers(hub_auth, 0),
             provider=self.make_provider(),
+            renderer=Renderer(
+                Branding(parent=self).template_vars(),
+                service_prefix=dashboard,
+                hub_prefix=hub,
+                password_url="",
+            ),
             prefix=prefix,
             cookie_secret=self.cookie_secret(),
         )

@@ -3,174 +3,37 @@ code grant, PKCE (S256 only), OpenID Connect's ID token, userinfo and revocation
 adapter that lets it read tornado's requests (authlib integrates Flask and Django only).
 
 What is kept where: clients come from the configuration (checked at start by
-:mod:`karvdash_hub.rules.oidc`); authorization codes (single use, bound to the client,
-the redirect URI, the PKCE challenge and the nonce) and access tokens live in memory, so
-a restart of the service drops only codes in flight and access tokens (clients log in
-again; nothing else is lost). Refresh tokens are not issued yet.
+:mod:`karvdash_hub.rules.oidc`) and from the store, where admins register them
+(:mod:`karvdash_hub.identitystore`, read at each request: a disabled client stops at
+once); access and refresh tokens (as hashes) and consents are in the store;
+authorization codes (single use, bound to the client, the redirect URI, the PKCE
+challenge and the nonce) live a minute in memory, so a restart of the service drops only
+the codes in flight. Refresh tokens rotate at each use (:class:`RefreshGrant`).
 """
 
 from __future__ import annotations
 
 import secrets
 import time
-from collections import defaultdict
-from dataclasses import dataclass, field
 
 from authlib.oauth2 import AuthorizationServer, ResourceProtector
-from authlib.oauth2.rfc6749 import (
-    ClientMixin,
-    OAuth2Payload,
-    OAuth2Request,
-    TokenMixin,
-    grants,
-)
+from authlib.oauth2.rfc6749 import OAuth2Request, grants
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc6750 import BearerTokenGenerator, BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode, UserInfoEndpoint
-from authlib.oidc.core.models import AuthorizationCodeMixin
 from tornado.httputil import HTTPServerRequest
 
+from ...identitystore import IdentityStore
 from ...rules import oidc as rules
 from .keys import KeyStore
-
-
-class TornadoPayload(OAuth2Payload):
-    def __init__(self, request: HTTPServerRequest):
-        self._datalist = defaultdict(list)
-        for name, values in request.arguments.items():
-            self._datalist[name].extend(v.decode("utf-8", "replace") for v in values)
-
-    @property
-    def data(self):
-        return {name: values[0] for name, values in self._datalist.items()}
-
-    @property
-    def datalist(self):
-        return self._datalist
-
-
-class TornadoOAuth2Request(OAuth2Request):
-    """authlib's view of a tornado request (query and form arguments together, as
-    Flask's ``request.values``)."""
-
-    def __init__(self, request: HTTPServerRequest):
-        super().__init__(request.method, request.full_url(), headers=request.headers)
-        self.payload = TornadoPayload(request)
-        self._request = request
-
-    @property
-    def args(self):
-        return {k: v[0].decode() for k, v in self._request.query_arguments.items()}
-
-    @property
-    def form(self):
-        return {k: v[0].decode() for k, v in self._request.body_arguments.items()}
-
-
-class Client(ClientMixin):
-    def __init__(self, client: rules.Client):
-        self.client = client
-        self.client_id = client.client_id
-        self.client_metadata: dict = {}
-
-    def get_client_id(self):
-        return self.client_id
-
-    def get_default_redirect_uri(self):
-        return None  # the redirect URI is required at every authorization request
-
-    def get_allowed_scope(self, scope):
-        return " ".join(s for s in (scope or "").split() if s in rules.SCOPES)
-
-    def check_redirect_uri(self, redirect_uri):
-        return rules.redirect_uri_matches(self.client.redirect_uris, redirect_uri)
-
-    def check_client_secret(self, client_secret):
-        own = self.client.client_secret
-        return own is not None and secrets.compare_digest(
-            own.encode(), (client_secret or "").encode()
-        )
-
-    def check_endpoint_auth_method(self, method, endpoint):
-        if self.client.public:
-            return method == "none"
-        return method in ("client_secret_basic", "client_secret_post")
-
-    def check_response_type(self, response_type):
-        return response_type == "code"
-
-    def check_grant_type(self, grant_type):
-        return grant_type == "authorization_code"
-
-
-@dataclass
-class Code(AuthorizationCodeMixin):
-    code: str
-    client_id: str
-    redirect_uri: str
-    scope: str
-    user: dict
-    nonce: str | None
-    auth_time: int
-    code_challenge: str | None
-    code_challenge_method: str | None
-    expires_at: float
-
-    def get_redirect_uri(self):
-        return self.redirect_uri
-
-    def get_scope(self):
-        return self.scope
-
-    def get_nonce(self):
-        return self.nonce
-
-    def get_auth_time(self):
-        return self.auth_time
-
-    def get_acr(self):
-        return None
-
-    def get_amr(self):
-        return None
-
-
-@dataclass
-class Token(TokenMixin):
-    access_token: str
-    client: Client
-    user: dict
-    scope: str
-    issued_at: float
-    expires_in: int
-    revoked: bool = field(default=False)
-
-    def check_client(self, client):
-        return client.get_client_id() == self.client.get_client_id()
-
-    def get_scope(self):
-        return self.scope
-
-    def get_expires_in(self):
-        return self.expires_in
-
-    def is_expired(self):
-        return time.time() >= self.issued_at + self.expires_in
-
-    def is_revoked(self):
-        return self.revoked
-
-    def get_user(self):
-        return self.user
-
-    def get_client(self):
-        return self.client
+from .models import Client, Code, Token, TornadoOAuth2Request
 
 
 class Provider(AuthorizationServer):
-    """The authorization server: clients, codes and tokens (in memory), keys, claims."""
+    """The authorization server: clients (configured, and registered by admins in the
+    store), codes (in memory), tokens (in the store), keys, claims."""
 
     def __init__(
         self,
@@ -178,27 +41,33 @@ class Provider(AuthorizationServer):
         clients: dict[str, rules.Client],
         keys: KeyStore,
         subject_secret: bytes,
+        store: IdentityStore,
         code_lifetime: float = 60,
         id_token_lifetime: int = 300,
         access_token_lifetime: int = 3600,
+        refresh_token_lifetime: int = 30 * 86400,
     ):
         super().__init__(scopes_supported=list(rules.SCOPES))
         self.issuer = issuer
-        self.clients = {cid: Client(c) for cid, c in clients.items()}
+        store.sync_configured(clients)
         self.keys = keys
         self.subject_secret = subject_secret
+        self.store = store
         self.code_lifetime = code_lifetime
         self.id_token_lifetime = id_token_lifetime
+        self.access_token_lifetime = access_token_lifetime
+        self.refresh_token_lifetime = refresh_token_lifetime
         self.codes: dict[str, Code] = {}
-        self.tokens: dict[str, Token] = {}
         self.register_token_generator(
             "default",
             BearerTokenGenerator(
                 access_token_generator=lambda **_: secrets.token_urlsafe(32),
+                refresh_token_generator=lambda **_: secrets.token_urlsafe(32),
                 expires_generator=access_token_lifetime,
             ),
         )
         self.register_grant(CodeGrant, [S256Challenge(required=True), IdToken(self)])
+        self.register_grant(RefreshGrant)
         protector = ResourceProtector()
         protector.register_token_validator(TokenValidator(self))
         self.register_endpoint(UserInfo(self, protector))
@@ -206,16 +75,20 @@ class Provider(AuthorizationServer):
 
     # -- authlib's hooks for a framework ---------------------------------------------
     def query_client(self, client_id):
-        return self.clients.get(client_id)
+        found = self.lookup_client(client_id)
+        return Client(found) if found and not found.disabled else None
 
     def save_token(self, token, request):
-        self.tokens[token["access_token"]] = Token(
+        parent = getattr(request, "refresh_token", None)
+        self.store.save_tokens(
             token["access_token"],
-            request.client,
+            token.get("refresh_token"),
+            parent.record.family if isinstance(parent, Token) else secrets.token_hex(16),
+            request.client.get_client_id(),
             request.user,
             token.get("scope", ""),
-            time.time(),
-            int(token["expires_in"]),
+            self.access_token_lifetime,
+            self.refresh_token_lifetime,
         )
 
     def create_oauth2_request(self, request):
@@ -230,6 +103,19 @@ class Provider(AuthorizationServer):
         pass
 
     # -- ours -------------------------------------------------------------------------
+    def lookup_client(self, client_id: str | None) -> rules.Client | None:
+        """A configured or registered client, disabled ones included."""
+        if not isinstance(client_id, str):
+            return None
+        return self.store.client(client_id)
+
+    def access_token(self, token_string: str) -> Token | None:
+        """A token for userinfo: ours, of a client that still serves."""
+        record = self.store.by_access_token(token_string)
+        if record is None or self.query_client(record.client_id) is None:
+            return None
+        return Token(record, "access")
+
     def check_authorization(self, request: HTTPServerRequest):
         """The authorization request and its grant, checked (client, redirect URI, PKCE,
         scope, nonce) before anyone logs in; raises authlib's OAuth2Error, whose
@@ -243,10 +129,12 @@ class Provider(AuthorizationServer):
             raise
         return oauth_request, grant
 
-    def authorize(self, oauth_request, grant, user: dict, auth_time: int):
-        """The answer (a redirect with a code, or the protocol's error) for ``user``."""
+    def authorize(self, oauth_request, grant, user: dict | None, auth_time: int = 0):
+        """The answer (a redirect with a code, or the protocol's error) for ``user``;
+        None: the user said no (``access_denied``)."""
+        grant_user = None if user is None else {"model": user, "auth_time": auth_time}
         return self.create_authorization_response(
-            request=oauth_request, grant_user={"model": user, "auth_time": auth_time}, grant=grant
+            request=oauth_request, grant_user=grant_user, grant=grant
         )
 
     def subject(self, user: dict) -> str:
@@ -259,8 +147,6 @@ class Provider(AuthorizationServer):
         now = time.time()
         for code in [c for c, v in self.codes.items() if v.expires_at <= now]:
             self.codes.pop(code, None)
-        for token in [t for t, v in self.tokens.items() if v.is_expired() or v.revoked]:
-            self.tokens.pop(token, None)
 
 
 class CodeGrant(grants.AuthorizationCodeGrant):
@@ -295,6 +181,32 @@ class CodeGrant(grants.AuthorizationCodeGrant):
 
     def authenticate_user(self, authorization_code):
         return authorization_code.user
+
+
+class RefreshGrant(grants.RefreshTokenGrant):
+    """Refresh tokens rotate: each is used once, and the new one replaces it. One used
+    again (a copy) revokes every token of its authorization."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token):
+        store = self.server.store
+        record = store.by_refresh_token(refresh_token)
+        if record is None:
+            return None
+        if record.state == "rotated":
+            store.revoke_family(record.family)
+            return None
+        if not record.refresh_valid(time.time()):
+            return None
+        return Token(record, "refresh")
+
+    def authenticate_user(self, refresh_token):
+        return refresh_token.get_user()
+
+    def revoke_old_credential(self, refresh_token):
+        self.server.store.mark(refresh_token.record, "rotated")
 
 
 class S256Challenge(CodeChallenge):
@@ -350,7 +262,7 @@ class TokenValidator(BearerTokenValidator):
         self.provider = provider
 
     def authenticate_token(self, token_string):
-        return self.provider.tokens.get(token_string)
+        return self.provider.access_token(token_string)
 
 
 class UserInfo(UserInfoEndpoint):
@@ -373,8 +285,15 @@ class Revocation(RevocationEndpoint):
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def query_token(self, token_string, token_type_hint):
-        return self.server.tokens.get(token_string)
+        store = self.server.store
+        if token_type_hint != "refresh_token" and (found := store.by_access_token(token_string)):
+            return Token(found, "access")
+        if found := store.by_refresh_token(token_string):
+            return Token(found, "refresh")
+        if found := store.by_access_token(token_string):
+            return Token(found, "access")
+        return None
 
     def revoke_token(self, token, request):
-        token.revoked = True
-        self.server.tokens.pop(token.access_token, None)
+        # a refresh token and the access tokens of the same authorization go together
+        self.server.store.revoke_family(token.record.family)

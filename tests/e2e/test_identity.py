@@ -25,9 +25,15 @@ pytestmark = pytest.mark.e2e
 CALLBACK = "http://127.0.0.1:9/oauth/callback"
 #: short, for the test of an expired code (every other flow exchanges its code at once)
 CODE_LIFETIME = 8
+#: trusted: these flows test the protocol; consent is tested in test_identity_apps.py
 CLIENTS = [
-    {"client_id": "app", "client_secret": TEST_SECRET, "redirect_uris": [CALLBACK]},
-    {"client_id": "spa", "redirect_uris": [CALLBACK], "name": "A public client"},
+    {
+        "client_id": "app",
+        "client_secret": TEST_SECRET,
+        "redirect_uris": [CALLBACK],
+        "trusted": True,
+    },
+    {"client_id": "spa", "redirect_uris": [CALLBACK], "name": "A public client", "trusted": True},
 ]
 
 

@@ -31,13 +31,15 @@ class HubProcess:
         admin_password: str | None = "admin-pass-1",
         notebooks: str = "processes",
         environment: dict[str, str] | None = None,
+        ports: list[int] | None = None,
     ):
         """``notebooks``: ``processes`` (the default of these tests: fast), or ``pods``
         (KarvdashSpawner on the local cluster's real node). ``environment``: more
-        settings (KARVDASH_* variables of jupyterhub_config.py)."""
+        settings (KARVDASH_* variables of jupyterhub_config.py). ``ports``: six free
+        ports chosen beforehand (:func:`free_ports`), when a setting needs the hub's URL."""
         self.state = state
         self.kubeconfig = kubeconfig
-        ports = free_ports(6)
+        ports = ports or free_ports(6)
         self.port, hub_port, proxy_port, dashboard_port, registry_port, identity_port = ports
         self.url = f"http://127.0.0.1:{self.port}"
         # the dashboard service itself, as pods of the real node reach it (no proxy)

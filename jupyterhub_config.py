@@ -276,6 +276,27 @@ if mode == "local" and not registry:
     else:
         print("[karvdash] no registry: Debian's docker-registry is not installed")
 c.Installation.domain = os.environ.get("KARVDASH_DOMAIN", "localtest.me")
+# the hub's public URL: where a service's visitor signs in (the gateway), and the identity
+# service's issuer
+public_url = os.environ.get("KARVDASH_PUBLIC_URL", "") or (
+    f"http://127.0.0.1:{os.environ.get('KARVDASH_PORT', '8000')}" if mode == "local" else ""
+)
+c.Installation.public_url = public_url
+if mode == "local" and (ingress := node.get("ingress")):
+    # the local cluster's ingress (Caddy) serves services over HTTPS on this machine and
+    # asks the gateway (the dashboard's gateway/check) before letting anyone in to those
+    # that want their owner's login; it understands ingress-nginx's auth-url annotation
+    c.ServiceManager.url_port = ingress["https_port"]
+    c.ServiceManager.auth_annotations = {
+        "nginx.ingress.kubernetes.io/auth-url": (
+            f"http://{local_host}:{dashboard_port}/services/karvdash/gateway/check"
+        )
+    }
+    print(
+        f"[karvdash] services at https://<name>-<user>.{c.Installation.domain}:"
+        f"{ingress['https_port']}/ (the local ingress); to trust its certificates, add"
+        f" {ingress['root_certificate']} to your browser's authorities"
+    )
 # how code in a user's server reaches the API (KARVDASH_API_URL): through the proxy, or
 # straight to the dashboard from a pod of the local real node (the proxy listens on
 # loopback only)
@@ -299,9 +320,6 @@ c.Spawner.server_token_scopes = [
 identity = os.environ.get("KARVDASH_IDENTITY", "off")
 if identity not in ("on", "off"):
     raise ValueError(f"KARVDASH_IDENTITY must be on or off, not {identity!r}")
-public_url = os.environ.get("KARVDASH_PUBLIC_URL", "") or (
-    f"http://127.0.0.1:{os.environ.get('KARVDASH_PORT', '8000')}" if mode == "local" else ""
-)
 identity_on = identity == "on" and bool(public_url)
 if identity == "on" and not public_url:
     print("[karvdash] no identity service: set KARVDASH_PUBLIC_URL (the hub's public URL)")

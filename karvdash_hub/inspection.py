@@ -106,7 +106,12 @@ class ServiceInspector(LoggingConfigurable):
         ns = self.provisioner.namespace(username)
         objs = await self._labelled(ns, name)
         listed = status.services(
-            objs["Service"], objs["Pod"], objs["Ingress"], [], self.manager.url_scheme
+            objs["Service"],
+            objs["Pod"],
+            objs["Ingress"],
+            [],
+            self.manager.url_scheme,
+            self.manager.url_port,
         )
         shown = [o for kind, items in objs.items() if kind != "ReplicaSet" for o in items]
         return {

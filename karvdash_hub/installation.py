@@ -31,6 +31,13 @@ class Installation(Configurable):
         help="Domain under which services are reachable: service 'zeppelin' of user"
         " 'test' is at zeppelin-test.<domain>.",
     )
+    public_url = Unicode(
+        "",
+        config=True,
+        help="The hub's public URL as browsers reach it ('https://karvdash.example.org'):"
+        " where the gateway sends a visitor of a service to sign in, and the identity"
+        " service's issuer is under it.",
+    )
     registry = Unicode(
         "",
         config=True,

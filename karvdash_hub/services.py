@@ -22,7 +22,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 from kubernetes_asyncio.client.exceptions import ApiException
-from traitlets import Bool, Dict, Instance, Unicode, default
+from traitlets import Bool, Dict, Instance, Integer, Unicode, default
 
 from . import kube
 from .errors import ApiError
@@ -67,6 +67,12 @@ class ServiceManager(HasParts):
     facts are passed in (or made with ``parent=self``)."""
 
     url_scheme = Unicode("https", config=True, help="Scheme of the services' URLs.")
+    url_port = Integer(
+        0,
+        config=True,
+        help="Port of the services' URLs when the ingress does not listen on the scheme's"
+        " own (the embedded default's local ingress: 8443); 0: none in the URL.",
+    )
     ingress_class = Unicode(
         "", config=True, help="ingressClassName set on every service's Ingress (empty: none)."
     )
@@ -107,6 +113,7 @@ class ServiceManager(HasParts):
         return exposure.Exposure(
             domain=self.installation.domain,
             url_scheme=self.url_scheme,
+            url_port=self.url_port,
             ingress_class=self.ingress_class,
             tls_secret=self.tls_secret,
             auth_annotations=dict(self.auth_annotations),
@@ -181,6 +188,33 @@ class ServiceManager(HasParts):
             return any(rules.serves(item, host) for item in found.to_dict()["items"])
 
         return any(await asyncio.gather(*(held(h, s) for h, s in candidates)))
+
+    async def host_owner(self, host_label: str) -> str | None:
+        """The user whose service holds ``<host_label>.<domain>``: the namespace of the
+        Ingress that really serves it, read back to the user its provisioner made it
+        for; None when nobody holds it (the gateway lets nobody in then)."""
+        dyn = await self.provisioner.client()
+        res = await kube.resource(dyn, "networking.k8s.io/v1", "Ingress")
+        namespaces = await kube.resource(dyn, "v1", "Namespace")
+        prefix = self.provisioner.namespace_prefix
+        for slug in sorted(exposure.possible_holders(host_label, "")):
+            namespace = f"{prefix}-{slug}"
+            try:
+                found = await dyn.get(
+                    res, namespace=namespace, label_selector=f"{HOST_LABEL}={host_label}"
+                )
+            except ApiException as err:
+                if err.status in (403, 404):
+                    continue
+                raise
+            if not any(self.exposure.serves(i, host_label) for i in found.to_dict()["items"]):
+                continue
+            ns = await kube.get_or_none(dyn, namespaces, name=namespace)
+            meta = ns.to_dict()["metadata"] if ns is not None else {}
+            user = (meta.get("annotations") or {}).get(names.USERNAME_ANNOTATION)
+            if user and names.namespace_for(user, prefix) == namespace:
+                return user
+        return None
 
     # -- operations
 
@@ -310,7 +344,7 @@ class ServiceManager(HasParts):
             if err.status == 404:
                 return []
             raise
-        return status.services(services, pods, ingresses, events, self.url_scheme)
+        return status.services(services, pods, ingresses, events, self.url_scheme, self.url_port)
 
     async def stop(self, username: str, name: str) -> dict:
         """Delete every object labelled with the service (Ingress first)."""

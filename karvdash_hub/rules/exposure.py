@@ -34,6 +34,7 @@ class Exposure:
 
     domain: str = "localtest.me"
     url_scheme: str = "https"
+    url_port: int = 0
     ingress_class: str = ""
     tls_secret: str = ""
     auth_annotations: dict = field(default_factory=dict)
@@ -43,7 +44,8 @@ class Exposure:
         return f"{names.host_label(name, username)}.{self.domain}"
 
     def url(self, host: str) -> str:
-        return f"{self.url_scheme}://{host}/"
+        port = f":{self.url_port}" if self.url_port else ""
+        return f"{self.url_scheme}://{host}{port}/"
 
     def exposes(self, auth: bool) -> bool:
         """Whether a template's Ingress is created (see the module's rules)."""
@@ -86,10 +88,11 @@ def possible_holders(host_label: str, own_slug: str) -> set[str]:
     }
 
 
-def service_url(ingresses: list[dict], url_scheme: str) -> str | None:
+def service_url(ingresses: list[dict], url_scheme: str, url_port: int = 0) -> str | None:
     """The URL of a service from its Ingresses (the first rule's host), or None."""
+    port = f":{url_port}" if url_port else ""
     for ing in ingresses:
         rules = (ing.get("spec") or {}).get("rules") or []
         if rules and rules[0].get("host"):
-            return f"{url_scheme}://{rules[0]['host']}/"
+            return f"{url_scheme}://{rules[0]['host']}{port}/"
     return None

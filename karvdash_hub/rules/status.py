@@ -47,6 +47,7 @@ def services(
     ingresses: list[dict],
     warnings: list[dict],
     url_scheme: str,
+    url_port: int = 0,
 ) -> list[dict]:
     """The user's services with their status (see the module's rules)."""
     by_service: dict[str, dict] = {}
@@ -73,7 +74,7 @@ def services(
         pod_names[name] = set()
     for ing in ingresses:
         entry = by_service.get(ing["metadata"]["labels"][SERVICE_LABEL])
-        url = exposure.service_url([ing], url_scheme)
+        url = exposure.service_url([ing], url_scheme, url_port)
         if entry and url:
             entry["url"] = url
     for pod in pods:

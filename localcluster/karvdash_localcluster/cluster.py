@@ -114,6 +114,7 @@ class LocalCluster:
                 nodemode.push_images(self)
             else:
                 self.request("DELETE", f"/api/v1/nodes/{cfg.REAL_NODE_NAME}")
+            self.info.update(nodemode.start_ingress(self))
         except BaseException:
             self.stop()
             raise

@@ -10,7 +10,9 @@ Two Go modules, each built into a folder of its own:
   runc shim, ctr, crictl, CoreDNS, kube-router and the CNI plugins (:func:`build_node`,
   :data:`NODE_COMMANDS`). A module of its own because its dependencies (a newer
   client-go, grpc, otel) must not move the Kubernetes pin's, and so that a change of its
-  pins does not rebuild the control plane.
+  pins does not rebuild the control plane;
+- the ingress's, ``localcluster/ingress/``: Caddy (:func:`build_ingress`), for the same
+  reasons a module of its own.
 
 The cache lives outside the repository, under ``~/.cache/karvdash/localcluster/<key>/bin``
 (``$KARVDASH_CACHE`` or ``$XDG_CACHE_HOME`` move it); a key depends only on its module's
@@ -33,6 +35,9 @@ from .errors import ClusterError, log
 
 GO_MODULE_DIR = Path(__file__).resolve().parent.parent
 NODE_MODULE_DIR = GO_MODULE_DIR / "node"
+INGRESS_MODULE_DIR = GO_MODULE_DIR / "ingress"
+#: command name -> Go package of the ingress's module, built by :func:`build_ingress`
+INGRESS_COMMANDS = {"caddy": "github.com/caddyserver/caddy/v2/cmd/caddy"}
 
 #: command name -> Go package, built by :func:`build`
 COMMANDS = {
@@ -76,6 +81,7 @@ VERSIONED = {
     "github.com/cloudnativelabs/kube-router/v2": "kube-router",
     "github.com/containernetworking/plugins": "cni-plugins",
     "sigs.k8s.io/cri-tools": "cri-tools",
+    "github.com/caddyserver/caddy/v2": "caddy",
 }
 
 
@@ -99,6 +105,8 @@ def pinned_versions(module_dir: Path = GO_MODULE_DIR) -> dict[str, str]:
     for path in files:
         for line in path.read_text().splitlines():
             parts = line.split()
+            if parts[:1] == ["require"]:  # a one-line require
+                parts = parts[1:]
             if len(parts) >= 2 and parts[0] in VERSIONED:
                 found.setdefault(VERSIONED[parts[0]], parts[1])
     return found
@@ -151,6 +159,18 @@ def node_build_key(module_dir: Path = NODE_MODULE_DIR) -> str:
     versions = pinned_versions(module_dir)
     digest = _digest(module_dir, NODE_KEY_FILES, NODE_COMMANDS)
     return f"node-containerd-{versions.get('containerd', 'unknown')}-{digest}"
+
+
+def ingress_bin_dir(module_dir: Path = INGRESS_MODULE_DIR) -> Path:
+    version = pinned_versions(module_dir).get("caddy", "unknown")
+    digest = _digest(module_dir, NODE_KEY_FILES, INGRESS_COMMANDS)
+    return cache_root() / "localcluster" / f"ingress-caddy-{version}-{digest}" / "bin"
+
+
+def build_ingress(module_dir: Path = INGRESS_MODULE_DIR, verbose: bool = True) -> Path:
+    """Build Caddy, the local cluster's ingress proxy, into the cache, if not there yet."""
+    what = f"the ingress (caddy {pinned_versions(module_dir).get('caddy')})"
+    return _build(module_dir, INGRESS_COMMANDS, ingress_bin_dir(module_dir), what, "1-3", verbose)
 
 
 def bin_dir(module_dir: Path = GO_MODULE_DIR) -> Path:

@@ -1,12 +1,14 @@
 """Which node a cluster gets (``real`` or ``kwok``), what callers learn about it
-(``<state>/node.json``), and the system registry the real node pulls its images from.
+(``<state>/node.json``), the system registry the real node pulls its images from, and
+the ingress (Caddy and :mod:`karvdash_localcluster.ingress`), in both modes.
 
 ``node.json`` (:func:`read_node_info`), written when a cluster is ready::
 
     {"mode": "real", "reason": "...", "node": "karvdash-node", "node_ip": "10.244.0.1",
      "host_address": "10.244.0.1", "pod_cidr": "10.244.0.0/24", ...,
      "registry": "127.0.0.1:PORT", "containerd_socket": "/run/karvdash-localcluster/...",
-     "bin": "<the node's binaries>"}
+     "bin": "<the node's binaries>",
+     "ingress": {"https_port": 8443, "root_certificate": "...", "class": "karvdash-local"}}
 
 In mode ``kwok`` the real node's entries are null.
 """
@@ -15,7 +17,11 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +29,7 @@ from . import nodeconfig as cfg
 from . import nodehost
 from .errors import ClusterError, log
 from .gobuild import build_node, node_bin_dir
+from .ports import free_ports, port_is_free
 
 if TYPE_CHECKING:
     from .cluster import LocalCluster
@@ -137,3 +144,82 @@ def push_images(cluster: LocalCluster) -> None:
     started = time.monotonic()
     ensure_images(address, log=log)
     log(f"images in the system registry after {time.monotonic() - started:.0f}s")
+
+
+# -- the ingress (karvdash_localcluster.ingress)
+
+
+def start_ingress(cluster: LocalCluster) -> dict:
+    """Start Caddy and this controller as two of the cluster's processes; node.json's
+    ``ingress`` entry (its HTTPS port and root certificate), or None when Caddy cannot
+    be built here. ``KARVDASH_INGRESS_PORT`` chooses the HTTPS port (default: 8443 when
+    free, else any free port)."""
+    from .gobuild import build_ingress
+    from .ingress import CLASS_NAME, global_options, root_certificate
+
+    try:
+        caddy = build_ingress() / "caddy"
+    except ClusterError as err:
+        log(f"no ingress: {err}")
+        return {"ingress": None}
+    asked = int(os.environ.get("KARVDASH_INGRESS_PORT", "0") or 0)
+    admin_port, http_port, spare = free_ports(3)
+    https_port = asked or (8443 if port_is_free(8443) else spare)
+    storage = cluster.state_dir / "ingress"
+    storage.mkdir(exist_ok=True)
+    admin = f"127.0.0.1:{admin_port}"
+    options = global_options(admin, https_port, http_port, storage)
+    (storage / "Caddyfile").write_text(options)
+    env = {**os.environ, "HOME": str(storage), "XDG_DATA_HOME": str(storage)}
+    logs = cluster.state_dir / "logs"
+    for name, args in [
+        ("caddy", [str(caddy), "run", "--adapter", "caddyfile", "--config", "Caddyfile"]),
+        (
+            "ingress",
+            [
+                sys.executable,
+                "-m",
+                "karvdash_localcluster.ingress",
+                f"--kubeconfig={cluster.kubeconfig}",
+                f"--caddy-admin={admin}",
+                f"--https-port={https_port}",
+                f"--http-port={http_port}",
+                f"--storage={storage}",
+            ],
+        ),
+    ]:
+        with open(logs / f"{name}.log", "ab") as out:
+            cluster.adopt(
+                name,
+                subprocess.Popen(
+                    args,
+                    cwd=storage,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                ),
+            )
+    _wait_for_admin(admin, cluster.processes["caddy"])
+    log(f"ingress (Caddy) on https://127.0.0.1:{https_port}; its CA: {root_certificate(storage)}")
+    return {
+        "ingress": {
+            "https_port": https_port,
+            "root_certificate": str(root_certificate(storage)),
+            "class": CLASS_NAME,
+        }
+    }
+
+
+def _wait_for_admin(admin: str, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ClusterError(f"caddy exited with {proc.returncode}; see logs/caddy.log")
+        try:
+            with urllib.request.urlopen(f"http://{admin}/config/", timeout=2):
+                return
+        except (OSError, urllib.error.URLError):
+            time.sleep(0.2)
+    raise ClusterError("caddy's admin API did not answer; see logs/caddy.log")

@@ -401,7 +401,8 @@ def test_folder_actions_and_uploads_send_the_bodies_the_api_reads():
 
 
 def test_the_resumable_upload_operations_are_for_programs_and_the_rest_are_commands():
-    assert {"create_upload", "upload_status", "upload_chunk", "cancel_upload"} == cli.LIBRARY_ONLY
+    uploads = {"create_upload", "upload_status", "upload_chunk", "cancel_upload"}
+    assert uploads == {op for op in cli.LIBRARY_ONLY if "upload" in op}
     commands = {c.operation: c.name for c in filecommands.FILE_COMMANDS}
     assert commands == {
         "stat_file": "ls",

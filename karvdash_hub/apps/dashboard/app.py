@@ -42,6 +42,8 @@ from . import (
     uploads,
     user,
 )
+from .gateway import Gateway
+from .gateway import default_handlers as gateway_handlers
 from .hubusers import HubUsers
 from .pages import NotFoundPage, page_routes
 from .rendering import Renderer
@@ -132,10 +134,13 @@ class DashboardApp(ServiceApp):
         registry_auth = RegistryAuth(parent=self)
         if registry_auth.key_file:
             registry_auth.ensure_keys()
+        cookie_secret = self.cookie_secret()
+        public_url = installation.public_url or hub_auth.hub_host or ""
         return web.Application(
             [
                 (url_path_join(prefix, "oauth_callback"), OAuthCallbackHandler),
                 *[(url_path_join(prefix, p), h) for p, h in registrytoken.default_handlers],
+                *[(url_path_join(prefix, p), h) for p, h in gateway_handlers],
                 *api_routes(prefix),
                 *page_routes(prefix),
                 (url_path_join(prefix, r".*"), NotFoundPage),
@@ -150,7 +155,8 @@ class DashboardApp(ServiceApp):
             registry_auth=registry_auth,
             images=ImageStore(installation, registry_auth, parent=self),
             identity_store=IdentityStore(parent=self),
-            cookie_secret=self.cookie_secret(),
+            gateway=Gateway(cookie_secret, manager, public_url, prefix),
+            cookie_secret=cookie_secret,
         )
 
 

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 from authlib.integrations.httpx_client import OAuth2Client
-from joserfc.errors import BadSignatureError, UnsupportedAlgorithmError
+from joserfc.errors import BadSignatureError, InvalidClaimError, UnsupportedAlgorithmError
 from support.hub import Browser
 from support.oidc import TEST_SECRET, follow_until, pkce, query_of, verify_id_token
 from support.parts import missing_part
@@ -254,6 +254,9 @@ def test_an_unsigned_or_tampered_id_token_fails_verification(hub, discovery, jwk
         verify_id_token(forged, jwks, hub.issuer, "app")
     with pytest.raises(UnsupportedAlgorithmError):
         verify_id_token(f"{b64({'alg': 'none'})}.{payload}.", jwks, hub.issuer, "app")
+    # a token issued to one application is not one for another
+    with pytest.raises(InvalidClaimError):
+        verify_id_token(token["id_token"], jwks, hub.issuer, "spa")
 
 
 def test_userinfo_refuses_a_token_that_is_not_ours(hub, discovery, tokens):

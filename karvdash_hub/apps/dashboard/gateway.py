@@ -25,10 +25,12 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from tornado import web
 from tornado.escape import xhtml_escape
+from tornado.log import app_log
 
 from ...errors import ApiError
 from ...rules import gateway as rules
 from ...services import ServiceManager
+from ..base import as_api_error
 from .rendering import PageHandler
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head>
@@ -98,23 +100,24 @@ class CheckHandler(web.RequestHandler):
             return
         token = rules.cookie_of(headers.get("Cookie"))
         found = rules.verify(self.gateway.key, token, "cookie", host, now)
-        model = found and await self.settings["hub_users"].get(found["u"])
+        try:
+            model = found and await self.settings["hub_users"].get(found["u"])
+            owner = model and await self.gateway.owner(label)
+        except Exception as err:  # the hub or the cluster: the ingress shows it, try again
+            error = as_api_error(err, self, 503)
+            app_log.warning("gateway/check: %s", error.message)
+            self.page(503, "Try again in a moment", error.message)
+            return
         if not model:
             self.set_header("Cache-Control", "no-store")
             self.redirect(f"{self.gateway.signin}?rd={quote(f'{proto}://{host}{uri}', safe='')}")
             return
-        if not rules.may_enter(model["name"], bool(model.get("admin")), await self.owner(label)):
+        if not rules.may_enter(model["name"], bool(model.get("admin")), owner):
             self.page(403, "Not yours", "This service belongs to another user.")
             return
         self.set_header("X-Karvdash-User", model["name"])
         self.set_header("Cache-Control", "no-store")
         self.finish("")
-
-    async def owner(self, label: str) -> str | None:
-        try:
-            return await self.gateway.owner(label)
-        except ApiError:
-            raise web.HTTPError(503) from None
 
     def callback(self, host: str, proto: str, query: str, now: float) -> None:
         args = {name: values[0] for name, values in parse_qs(query).items()}

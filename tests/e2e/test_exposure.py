@@ -64,7 +64,7 @@ def browser(ingress):
         b.close()
 
 
-def launch(api, who: str, template: str, message: str) -> str:
+def launch(api, who: str, template: str, message: str, ca: str) -> str:
     name = f"hello-{uuid.uuid4().hex[:4]}"
     body = {"template": template, "variables": {"NAME": name, "MESSAGE": message}}
     r = api[who]("POST", "services", json=body)
@@ -77,13 +77,15 @@ def launch(api, who: str, template: str, message: str) -> str:
         return found["status"]["ready"] >= 1
 
     wait_for(ready, 240, f"{name} ready on the real node", interval=1)
+    # and the ingress has its endpoints (it looks at the cluster every second)
+    wait_for(lambda: get(url, ca).status != 503, 30, f"the ingress serving {name}", interval=0.5)
     return url
 
 
 @pytest.fixture(scope="module")
 def owned(api, ingress):
     """A service of alice that asks for her login (the catalogue's hello-kubernetes)."""
-    return launch(api, "alice", "hello-kubernetes", "only for alice")
+    return launch(api, "alice", "hello-kubernetes", "only for alice", ingress["root_certificate"])
 
 
 @pytest.fixture(scope="module")
@@ -97,18 +99,29 @@ def public(api, ingress):
     text = yaml.safe_dump_all(docs, sort_keys=False)
     r = api["alice"]("POST", "templates", json={"data": text, "id": "open-hello"})
     assert r.status_code == 201, r.text
-    return launch(api, "alice", "open-hello", "open to all")
+    return launch(api, "alice", "open-hello", "open to all", ingress["root_certificate"])
 
 
 def get(url: str, ca: str, cookie: str | None = None) -> http.client.HTTPResponse:
     """GET over HTTPS to the local ingress, the certificate checked against its CA for
-    the URL's host name (which is resolved to this machine, as the browser's is)."""
+    the URL's host name (which is resolved to this machine, as the browser's is). A
+    connection closed before any answer is tried once more, as browsers do: the ingress
+    reloads its configuration when a service comes or goes, and a connection it had just
+    accepted may be closed then."""
+    try:
+        return _get(url, ca, cookie)
+    except (http.client.RemoteDisconnected, ConnectionResetError):
+        return _get(url, ca, cookie)
+
+
+def _get(url: str, ca: str, cookie: str | None) -> http.client.HTTPResponse:
     parts = urlsplit(url)
     context = ssl.create_default_context(cafile=ca)
     sock = socket.create_connection(("127.0.0.1", parts.port or 443), timeout=30)
     conn = http.client.HTTPSConnection(parts.hostname, parts.port, context=context)
     conn.sock = context.wrap_socket(sock, server_hostname=parts.hostname)
-    conn.request("GET", parts.path or "/", headers={"Cookie": cookie} if cookie else {})
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    conn.request("GET", target, headers={"Cookie": cookie} if cookie else {})
     answer = conn.getresponse()
     answer.body = answer.read()
     conn.close()
@@ -179,8 +192,8 @@ def test_a_cookie_of_one_host_gives_nothing_on_another(browser, hub, api, users,
     with_cookie = f"{COOKIE}={cookie['value']}"
     assert get(owned, ca, with_cookie).status == 200
     # bob's service, and another of alice's own: the cookie is bound to its host
-    bobs = launch(api, "bob", "hello-kubernetes", "only for bob")
-    for other in (bobs, launch(api, "alice", "hello-kubernetes", "alice again")):
+    bobs = launch(api, "bob", "hello-kubernetes", "only for bob", ca)
+    for other in (bobs, launch(api, "alice", "hello-kubernetes", "alice again", ca)):
         answer = get(other, ca, with_cookie)
         assert answer.status == 302 and "/gateway/signin" in answer.getheader("Location")
     # a forged or stale cookie is no cookie

@@ -88,6 +88,7 @@ def test_a_second_jupyterhub_logs_its_user_in_through_the_identity_service(
         page.wait_for_url(second_hub.browser_url + "/hub/home", timeout=30_000)
         # the second hub knows alice by the name the first gave (its home page is hers)
         assert page.get_attribute("#karvdash", "data-me") == "alice"
+        page.wait_for_function("() => !document.body.innerText.includes('Loading')")
         page.screenshot(path=str(shots / "identity-second-hub.png"))
     finally:
         context.close()

@@ -72,6 +72,7 @@ STATUS: dict[str, int] = {
     "invalid-template": 422,
     "template-not-allowed": 422,
     "rejected-by-cluster": 422,
+    "kind-not-installed": 422,
     # 500
     "server-error": 500,
     # 503: a part is unreachable or refused us; try again

@@ -22,13 +22,14 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 from kubernetes_asyncio.client.exceptions import ApiException
-from traitlets import Bool, Dict, Instance, Integer, Unicode, default
+from kubernetes_asyncio.dynamic.exceptions import ResourceNotFoundError
+from traitlets import Bool, Dict, Instance, Integer, List, Unicode, default
 
 from . import kube
 from .errors import ApiError
 from .kube import api_message
 from .parts import HasParts
-from .rules import environment, exposure, names, policy, status, storage
+from .rules import environment, exposure, names, policy, rendering, status, storage
 from .rules import template as tmodel
 from .templatestore import TemplateStore
 
@@ -38,11 +39,15 @@ HOST_LABEL = exposure.HOST_LABEL
 #: creation order: the Service first (its name is the lock on NAME), the Ingress last
 ORDER = [
     "Service",
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
     "Secret",
     "ConfigMap",
     "PersistentVolumeClaim",
     "Deployment",
     "StatefulSet",
+    "Pod",
     "Job",
     "CronJob",
     "PodDisruptionBudget",
@@ -96,6 +101,19 @@ class ServiceManager(HasParts):
         " (reachable inside the cluster only) until the installation configures them.",
     )
 
+    custom_kinds = List(
+        Unicode(),
+        [
+            "monitoring.coreos.com/v1/Prometheus",
+            "monitoring.coreos.com/v1/ServiceMonitor",
+            "argoproj.io/v1alpha1/Workflow",
+        ],
+        config=True,
+        help="Custom resources templates may create, as apiVersion/Kind (namespaced kinds"
+        " of CRDs the cluster has; a template naming one the cluster lacks gets an error"
+        " that says so). Objects of these kinds get Karvdash's labels, not its storage.",
+    )
+
     templates = Instance(TemplateStore)
 
     @default("templates")
@@ -137,6 +155,26 @@ class ServiceManager(HasParts):
             "SHARED": storage.SHARED.mount_path,
         }
 
+    @property
+    def extra_kinds(self) -> frozenset[tuple[str, str]]:
+        return frozenset(tuple(k.rsplit("/", 1)) for k in self.custom_kinds if "/" in k)
+
+    async def _resources(self, dyn, objects: list[dict]) -> list:
+        try:
+            return [await kube.resource_of(dyn, o) for o in objects]
+        except ResourceNotFoundError:
+            missing = []
+            for o in objects:
+                try:
+                    await kube.resource_of(dyn, o)
+                except ResourceNotFoundError:
+                    missing.append(f"{o['kind']} ({o['apiVersion']})")
+            raise ApiError(
+                "kind-not-installed",
+                f"the cluster has no {', '.join(missing)}: its CustomResourceDefinition is"
+                " not installed; ask your administrator to install it",
+            ) from None
+
     def labels(self, username: str, name: str, template_id: str) -> dict[str, str]:
         return {**names.user_labels(username), SERVICE_LABEL: name, TEMPLATE_LABEL: template_id}
 
@@ -144,8 +182,8 @@ class ServiceManager(HasParts):
         """The service's objects, rendered, checked and made the installation's."""
         system = self.system_variables(name, username)
         try:
-            objects = tmodel.render(template, {**values, "NAME": name}, system)
-            policy.check(objects, system["NAMESPACE"], system["HOSTNAME"])
+            objects = rendering.render(template, {**values, "NAME": name}, system)
+            policy.check(objects, system["NAMESPACE"], system["HOSTNAME"], self.extra_kinds)
         except tmodel.TemplateError as err:
             raise ApiError("bad-variables", err.message, where=err.where) from None
         except policy.PolicyError as err:
@@ -189,33 +227,6 @@ class ServiceManager(HasParts):
 
         return any(await asyncio.gather(*(held(h, s) for h, s in candidates)))
 
-    async def host_owner(self, host_label: str) -> str | None:
-        """The user whose service holds ``<host_label>.<domain>``: the namespace of the
-        Ingress that really serves it, read back to the user its provisioner made it
-        for; None when nobody holds it (the gateway lets nobody in then)."""
-        dyn = await self.provisioner.client()
-        res = await kube.resource(dyn, "networking.k8s.io/v1", "Ingress")
-        namespaces = await kube.resource(dyn, "v1", "Namespace")
-        prefix = self.provisioner.namespace_prefix
-        for slug in sorted(exposure.possible_holders(host_label, "")):
-            namespace = f"{prefix}-{slug}"
-            try:
-                found = await dyn.get(
-                    res, namespace=namespace, label_selector=f"{HOST_LABEL}={host_label}"
-                )
-            except ApiException as err:
-                if err.status in (403, 404):
-                    continue
-                raise
-            if not any(self.exposure.serves(i, host_label) for i in found.to_dict()["items"]):
-                continue
-            ns = await kube.get_or_none(dyn, namespaces, name=namespace)
-            meta = ns.to_dict()["metadata"] if ns is not None else {}
-            user = (meta.get("annotations") or {}).get(names.USERNAME_ANNOTATION)
-            if user and names.namespace_for(user, prefix) == namespace:
-                return user
-        return None
-
     # -- operations
 
     async def launch(self, username: str, template_id: str, values: dict) -> dict:
@@ -234,14 +245,14 @@ class ServiceManager(HasParts):
             )
         desired = values.get("NAME", template.variable("NAME").default)
         try:
-            desired = tmodel.check_instance_name(desired)
+            desired = rendering.check_instance_name(desired)
         except tmodel.TemplateError as err:
             raise ApiError("bad-variables", err.message, where=err.where) from None
         for attempt in range(MAX_ATTEMPTS):
             name = desired if attempt == 0 else f"{desired[:33].rstrip('-')}-{_suffix()}"
             objects = self._prepare(template, values, name, username)
             dyn = await self.provisioner.client()
-            resources = [await kube.resource_of(dyn, o) for o in objects]
+            resources = await self._resources(dyn, objects)
             if not await self._dry_run(dyn, ns, template, name, username, objects, resources):
                 continue  # the name (or its address) is taken: try another
             try:
@@ -304,6 +315,8 @@ class ServiceManager(HasParts):
             "url": self.exposure.url(self.hostname(name, username)) if has_ingress else None,
             "objects": [f"{o['kind']}/{o['metadata']['name']}" for o in objects],
         }
+        if template.warnings:
+            launched["warnings"] = list(template.warnings)
         if not self.exposes(template) and any(o.get("kind") == "Ingress" for o in template.objects):
             launched["warning"] = (
                 "no address: this service asks for its owner's login, and the"
@@ -354,9 +367,15 @@ class ServiceManager(HasParts):
         dyn = await self.provisioner.client()
         selector = f"{MANAGED},{SERVICE_LABEL}={name}"
         deleted = []
-        for api_version, kind in sorted(policy.ALLOWED_KINDS, key=lambda k: -_order(k[1])):
-            r = await kube.resource(dyn, api_version, kind)
+        kinds = policy.ALLOWED_KINDS | self.extra_kinds
+        for api_version, kind in sorted(kinds, key=lambda k: -_order(k[1])):
+            try:
+                r = await kube.resource(dyn, api_version, kind)
+            except ResourceNotFoundError:
+                continue  # a custom kind this cluster does not have
             for item in (await dyn.get(r, namespace=ns, label_selector=selector)).items:
+                if kind == "Pod" and item.metadata.ownerReferences:
+                    continue  # a workload's: goes with it
                 if await kube.delete_ignoring_404(
                     dyn, r, item.metadata.name, ns, propagation_policy="Background"
                 ):

@@ -66,7 +66,9 @@ class Exposure:
             if self.ingress_class:
                 spec["ingressClassName"] = self.ingress_class
             if self.tls_secret:
-                spec["tls"] = [{"hosts": [hostname], "secretName": self.tls_secret}]
+                hosts = [r.get("host") for r in spec.get("rules") or [] if isinstance(r, dict)]
+                hosts = [h for h in dict.fromkeys(hosts) if isinstance(h, str)] or [hostname]
+                spec["tls"] = [{"hosts": hosts, "secretName": self.tls_secret}]
             if auth and self.auth_annotations:
                 meta.setdefault("annotations", {}).update(self.auth_annotations)
         return objects

@@ -2,8 +2,10 @@
 
 Rules guaranteed (tested with an injection corpus):
 
-- Only namespaced kinds of :data:`ALLOWED_KINDS`; no RBAC objects, nothing
-  cluster-scoped, no webhook, no CRD.
+- Only namespaced kinds of :data:`ALLOWED_KINDS` (bare Pods under the same rules as
+  workloads' pods; ServiceAccounts, Roles and RoleBindings as :mod:`.rbac` allows), and
+  the custom kinds an installation allows (``extra_kinds``); nothing cluster-scoped, no
+  webhook, no CRD.
 - Nothing outside the user's namespace: ``metadata.namespace`` must be absent or the
   user's (the renderer drops it; this checks again).
 - No pod may use the node: hostPath volumes, hostNetwork, hostPID, hostIPC, hostPort,
@@ -18,8 +20,9 @@ Rules guaranteed (tested with an injection corpus):
   behind an Ingress would proxy to another user's service), no claim naming a volume
   (``volumeName``/``selector``: a user's claims bind only to their own storage),
   including StatefulSet claim templates and ephemeral volumes.
-- An Ingress serves the service's own HOSTNAME only: every rule names it, no default
-  backend, no ingress class (the installation chooses it) and only the annotations of
+- An Ingress serves the service's own HOSTNAME only (or ``<word>-<HOSTNAME>``, a second
+  address of the same service): every rule names one, no default backend, no ingress
+  class (the installation chooses it) and only the annotations of
   :data:`ALLOWED_INGRESS_ANNOTATIONS` (no snippets, aliases or auth overrides).
 - A field of the wrong shape (a list where a mapping belongs, ...) is a violation that
   names it, never a crash.
@@ -33,8 +36,11 @@ Rules guaranteed (tested with an injection corpus):
 from __future__ import annotations
 
 import copy
+import re
 
-from . import storage
+from . import rbac, storage
+
+_WORD = re.compile(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?")
 
 ALLOWED_KINDS = {
     ("apps/v1", "Deployment"),
@@ -48,6 +54,10 @@ ALLOWED_KINDS = {
     ("batch/v1", "CronJob"),
     ("policy/v1", "PodDisruptionBudget"),
     ("autoscaling/v2", "HorizontalPodAutoscaler"),
+    ("v1", "Pod"),
+    ("v1", "ServiceAccount"),
+    ("rbac.authorization.k8s.io/v1", "Role"),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
 }
 
 #: pod volume sources a template may use (what Pod Security "restricted" allows, less CSI)
@@ -245,19 +255,29 @@ def _check_pod(spec, what: str) -> list[str]:
     return bad
 
 
+def serves_own(host: object, hostname: str) -> bool:
+    """Whether an Ingress host is the service's: its HOSTNAME, or ``<label>-<HOSTNAME>``
+    (a second address of the same service, as Karvdash 2's Neo4j has for Bolt)."""
+    if host == hostname:
+        return True
+    if not isinstance(host, str) or not host.endswith("-" + hostname):
+        return False
+    return bool(_WORD.fullmatch(host[: -len(hostname) - 1]))
+
+
 def _check_ingress(obj: dict, spec: dict, what: str, hostname: str, shape: _Shape) -> None:
     bad = shape.bad
-    only = f"{what}: an Ingress may only serve host {hostname}"
+    only = f"{what}: an Ingress may only serve host {hostname} (or <word>-{hostname})"
     rules = shape.items(spec, "rules", what)
     for rule in rules:
-        if rule.get("host") != hostname:
+        if not serves_own(rule.get("host"), hostname):
             bad.append(only)
     if spec.get("defaultBackend") is not None:
         bad.append(f"{what}: an Ingress may not have a defaultBackend (it would serve any host)")
     if spec.get("ingressClassName") is not None:
         bad.append(f"{what}: the ingress class is chosen by the installation, not a template")
     for tls in shape.items(spec, "tls", what):
-        if any(host != hostname for host in shape.strings(tls, "hosts", what + " tls")):
+        if any(not serves_own(h, hostname) for h in shape.strings(tls, "hosts", what + " tls")):
             bad.append(only)
     annotations = shape.mapping(shape.mapping(obj, "metadata", what), "annotations", what)
     for key in annotations:
@@ -268,14 +288,18 @@ def _check_ingress(obj: dict, spec: dict, what: str, hostname: str, shape: _Shap
             )
 
 
-def check(objects: list[dict], namespace: str, hostname: str) -> None:
-    """Raise :class:`PolicyError` with every violation, or return."""
+def check(
+    objects: list[dict], namespace: str, hostname: str, extra_kinds: frozenset = frozenset()
+) -> None:
+    """Raise :class:`PolicyError` with every violation, or return. ``extra_kinds``:
+    ``(apiVersion, kind)`` of custom resources the installation allows."""
     bad: list[str] = []
     shape = _Shape(bad)
+    allowed_kinds = ALLOWED_KINDS | set(extra_kinds)
     for obj in objects:
         what = describe(obj)
-        if (obj.get("apiVersion"), obj.get("kind")) not in ALLOWED_KINDS:
-            allowed = ", ".join(sorted(k for _, k in ALLOWED_KINDS))
+        if (obj.get("apiVersion"), obj.get("kind")) not in allowed_kinds:
+            allowed = ", ".join(sorted({k for _, k in allowed_kinds}))
             bad.append(
                 f"{what}: {obj.get('apiVersion')}/{obj.get('kind')} cannot be created by a"
                 f" template (allowed: {allowed})"
@@ -309,6 +333,10 @@ def check(objects: list[dict], namespace: str, hostname: str) -> None:
                 _check_claim_spec(claim.get("spec"), f"{what} claim template", shape)
         if kind == "Ingress":
             _check_ingress(obj, spec, what, hostname, shape)
+        if kind == "Role":
+            bad += rbac.role_violations(obj, what)
+        if kind == "RoleBinding":
+            bad += rbac.binding_violations(obj, what, namespace)
     if bad:
         raise PolicyError(list(dict.fromkeys(bad)))
 

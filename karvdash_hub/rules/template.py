@@ -22,16 +22,19 @@ Rules guaranteed (tested, fuzzed with hypothesis):
 - System variables: NAME (the instance name, which the user may choose), NAMESPACE,
   HOSTNAME, REGISTRY, PRIVATE and SHARED are filled in by the system; all but NAME are
   hidden from the user.
+- Templates of the original Karvdash (2.x) are read as it read them
+  (:mod:`karvdash_hub.rules.compat`): declared system variables, ``${NAME}`` Services,
+  removed API versions, numbers from untyped variables; each difference is a warning
+  (``Template.warnings``), never a silent change.
 """
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import names, yamldocs
+from . import compat, yamldocs
 
 MAX_BYTES = 256 * 1024
 MAX_DOCUMENTS = 64
@@ -79,6 +82,17 @@ class Template:
     variables: list[Variable]
     objects: list[dict]
     source: str = field(repr=False, default="")
+    #: the hidden system variables it is given (Karvdash 2.x files: those it declares)
+    system_names: tuple[str, ...] = HIDDEN_VARIABLES
+    #: variables declared without a type (their whole-field numbers become numbers)
+    untyped: frozenset[str] = frozenset()
+    #: what was read differently from this project's own format (Karvdash 2.x files)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def legacy(self) -> bool:
+        """Whether it is read the way Karvdash 2.x read templates."""
+        return self.system_names != HIDDEN_VARIABLES
 
     def variable(self, name: str) -> Variable | None:
         return next((v for v in self.variables if v.name == name), None)
@@ -96,6 +110,7 @@ class Template:
             "singleton": self.singleton,
             "auth": self.auth,
             "variables": [v.to_dict() for v in self.user_variables],
+            **({"warnings": list(self.warnings)} if self.warnings else {}),
         }
 
 
@@ -119,7 +134,14 @@ def parse(text: str, template_id: str) -> Template:
         )
     hi = headers[0]
     head = docs[hi]
-    objects = [d for i, d in enumerate(docs) if i != hi]
+    warnings: list[str] = []
+    objects = []
+    for i, doc in enumerate(docs):
+        if i != hi:
+            doc, note = compat.convert(doc)
+            objects.append(doc)
+            if note:
+                warnings.append(f"document {i + 1}: {note}")
     where = f"document {hi + 1} (Template)"
     name = head.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -129,7 +151,13 @@ def parse(text: str, template_id: str) -> Template:
         raise TemplateError("'description' must be text", where)
     singleton = _boolean(head.get("singleton", False), f"{where}.singleton")
     auth = _boolean(head.get("auth", True), f"{where}.auth")
-    variables = _variables(head.get("variables", []), where)
+    variables, system, untyped = _variables(head.get("variables", []), where)
+    if system:
+        warnings.append(
+            f"{', '.join(system)} {'is' if len(system) == 1 else 'are'} filled in by the system"
+            " (the template's default is not used); as in Karvdash 2, only the variables the"
+            " template declares are filled in"
+        )
     template = Template(
         id=template_id,
         name=name.strip(),
@@ -139,6 +167,9 @@ def parse(text: str, template_id: str) -> Template:
         variables=variables,
         objects=objects,
         source=text,
+        system_names=tuple(system) if system else HIDDEN_VARIABLES,
+        untyped=frozenset(untyped),
+        warnings=warnings,
     )
     validate(template, object_documents=[i + 1 for i in range(len(docs)) if i != hi])
     return template
@@ -150,13 +181,17 @@ def _boolean(value, where) -> bool:
     raise TemplateError("must be true or false", where)
 
 
-def _variables(raw, where) -> list[Variable]:
+def _variables(raw, where) -> tuple[list[Variable], list[str], list[str]]:
+    """The declared variables, the system variables declared (Karvdash 2.x files: they
+    are filled in by the system, not the template), and the variables without a type."""
     if raw is None:
         raw = []
     if not isinstance(raw, list):
         raise TemplateError("'variables' must be a list", where)
     seen: set[str] = set()
     out = []
+    system: list[str] = []
+    untyped: list[str] = []
     for i, item in enumerate(raw):
         at = f"{where}.variables[{i}]"
         if not isinstance(item, dict):
@@ -169,9 +204,10 @@ def _variables(raw, where) -> list[Variable]:
             )
         if name in seen:
             raise TemplateError(f"variable {name} is declared twice", at)
-        if name in HIDDEN_VARIABLES:
-            raise TemplateError(f"{name} is filled in by the system and cannot be declared", at)
         seen.add(name)
+        if name in HIDDEN_VARIABLES:
+            system.append(name)
+            continue
         if "default" not in item or item["default"] is None:
             raise TemplateError(f"variable {name} needs a default", at)
         vtype = item.get("type", "string")
@@ -191,9 +227,11 @@ def _variables(raw, where) -> list[Variable]:
         except TemplateError as err:
             raise TemplateError(f"the default of {name}: {err.message}", at) from None
         out.append(Variable(name, default, help_text, vtype, choices))
+        if "type" not in item:
+            untyped.append(name)
     if "NAME" not in seen:
         raise TemplateError("variable NAME must be declared, with the default instance name", where)
-    return out
+    return out, system, untyped
 
 
 # -- validation ---------------------------------------------------------------------
@@ -222,8 +260,9 @@ def references(value: Any) -> set[str]:
 
 def validate(template: Template, object_documents: list[int] | None = None) -> None:
     docs = object_documents or list(range(1, len(template.objects) + 1))
-    declared = {v.name for v in template.variables} | set(SYSTEM_VARIABLES)
+    declared = {v.name for v in template.variables} | {"NAME", *template.system_names}
     services = []
+    left: set[str] = set()
     for n, obj in zip(docs, template.objects, strict=True):
         where = f"document {n}"
         for key in ("apiVersion", "kind"):
@@ -241,7 +280,9 @@ def validate(template: Template, object_documents: list[int] | None = None) -> N
                 f"{where}.metadata.namespace",
             )
         undeclared = references(obj) - declared
-        if undeclared:
+        if undeclared and template.legacy:
+            left |= undeclared  # Karvdash 2.x: left as written (the shell's, say)
+        elif undeclared:
             raise TemplateError(
                 f"uses undeclared variable(s) {', '.join(sorted(undeclared))}: declare them"
                 " in the Template document's variables",
@@ -249,11 +290,17 @@ def validate(template: Template, object_documents: list[int] | None = None) -> N
             )
         if obj["apiVersion"] == "v1" and obj["kind"] == "Service":
             services.append((where, meta["name"]))
-    named = [s for s in services if s[1] == "$NAME"]
+    named = [s for s in services if s[1] in ("$NAME", "${NAME}")]
     if len(named) != 1:
         raise TemplateError(
             "a template needs exactly one Service named $NAME (the service users open),"
             f" found {len(named)}"
+        )
+    if left:
+        names_left = ", ".join(f"${n}" for n in sorted(left))
+        template.warnings.append(
+            f"{names_left}: not variables of the template, left as written (as Karvdash 2"
+            " did: for the container's shell, say)"
         )
 
 
@@ -288,78 +335,3 @@ def coerce(var: Variable, value: Any) -> Any:
             raise TemplateError(f"{var.name} must be true or false", at)
         return lowered == "true"
     return text
-
-
-def check_instance_name(name: Any) -> str:
-    """NAME as :func:`names.check_instance_name` has it, as a :class:`TemplateError`."""
-    try:
-        return names.check_instance_name(name)
-    except names.NameError_ as err:
-        raise TemplateError(str(err), "variables.NAME") from None
-
-
-def resolve(template: Template, values: dict[str, Any], system: dict[str, str]) -> dict[str, Any]:
-    """All variables' final values: system ones, then the user's over the defaults."""
-    if not isinstance(values, dict):
-        raise TemplateError("variables must be a mapping of names to values")
-    for key in values:
-        if key in HIDDEN_VARIABLES:
-            raise TemplateError(
-                f"{key} is filled in by the system and cannot be set", f"variables.{key}"
-            )
-        if template.variable(key) is None:
-            raise TemplateError(
-                f"template '{template.id}' has no variable {key}", f"variables.{key}"
-            )
-    final: dict[str, Any] = {}
-    for var in template.variables:
-        final[var.name] = coerce(var, values[var.name]) if var.name in values else var.default
-    final["NAME"] = check_instance_name(final["NAME"])
-    for key in HIDDEN_VARIABLES:
-        final[key] = system.get(key, "")
-    return final
-
-
-def _to_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def substitute(value: Any, variables: dict[str, Any]) -> Any:
-    """Replace references in every string (and mapping key) of a parsed structure."""
-    if isinstance(value, str):
-        whole = _REFERENCE.fullmatch(value)
-        if whole and whole.group(0) != "$$":
-            name = whole.group(1) or whole.group(2)
-            resolved = variables[name]
-            return resolved if isinstance(resolved, bool | int) else _to_text(resolved)
-
-        def one(m):
-            if m.group(0) == "$$":
-                return "$"
-            return _to_text(variables[m.group(1) or m.group(2)])
-
-        return _REFERENCE.sub(one, value)
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            key = substitute(k, variables) if isinstance(k, str) else k
-            if not isinstance(key, str):
-                key = _to_text(key) if isinstance(k, str) else key
-            if key in out:
-                raise TemplateError(f"two keys render to the same key {key!r}")
-            out[key] = substitute(v, variables)
-        return out
-    if isinstance(value, list):
-        return [substitute(v, variables) for v in value]
-    return value
-
-
-def render(template: Template, values: dict[str, Any], system: dict[str, str]) -> list[dict]:
-    """The template's objects with every reference replaced (see module rules)."""
-    final = resolve(template, values, system)
-    objects = [substitute(copy.deepcopy(o), final) for o in template.objects]
-    for obj in objects:
-        obj.setdefault("metadata", {}).pop("namespace", None)
-    return objects

@@ -11,7 +11,7 @@
 
 The rules (hosts, return addresses, tokens, who may enter, the cookie) are
 :mod:`karvdash_hub.rules.gateway`; who holds a host is asked of Kubernetes
-(:meth:`~karvdash_hub.services.ServiceManager.host_owner`) and kept a few seconds, as is
+(:func:`karvdash_hub.hosts.host_owner`) and kept a few seconds, as is
 what the hub says of a user, because the ingress asks at every request.
 """
 
@@ -28,6 +28,7 @@ from tornado.escape import xhtml_escape
 from tornado.log import app_log
 
 from ...errors import ApiError
+from ...hosts import host_owner
 from ...rules import gateway as rules
 from ...services import ServiceManager
 from ..base import as_api_error
@@ -53,7 +54,7 @@ class Gateway:
         hit = self._owners.get(label)
         if hit and time.monotonic() - hit[0] < self.ttl:
             return hit[1]
-        owner = await self.manager.host_owner(label)
+        owner = await host_owner(self.manager, label)
         self._owners[label] = (time.monotonic(), owner)
         return owner
 

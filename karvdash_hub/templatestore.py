@@ -6,10 +6,18 @@ namespace).
   ``postgres``); they are visible to everyone and cannot be removed.
 - A custom template's id is its object's name, derived from its title unless given;
   it lives in its owner's namespace only, so a user never sees another's.
+- An installation that replaces the original Karvdash keeps its users' templates: the
+  ``templates.karvdash.carv.ics.forth.gr`` objects (Karvdash 2.x's CRD, the template's
+  text in base64 in ``spec.data``) in a user's namespace are served alongside, read as
+  Karvdash 2.x files (:mod:`karvdash_hub.rules.compat`); one of the same id as a
+  ``templates.karvdash.io`` object is hidden by it. Removing one removes its object.
+  Where that CRD is not installed (or the hub may not read it), there are none.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 from pathlib import Path
 
@@ -25,6 +33,9 @@ from .rules import template as tmodel
 CATALOGUE = Path(__file__).parent / "catalogue"
 CRD_FILE = Path(__file__).parent / "manifests" / "templates-crd.yaml"
 GROUP, VERSION = "karvdash.io", "v1"
+#: the original Karvdash's custom templates (2.x)
+LEGACY_API_VERSION = "karvdash.carv.ics.forth.gr/v1"
+LEGACY_NOTE = "a template of the original Karvdash (its karvdash.carv.ics.forth.gr object)"
 
 
 @functools.cache
@@ -85,6 +96,33 @@ class TemplateStore:
             await kube.wait_until(served, "the Template CRD to be served", 10)
         self._crd_ready = True
 
+    async def _legacy(self, username: str, name: str | None = None) -> list[tuple[str, str]]:
+        """``(id, text)`` of the user's Karvdash 2.x Template objects (one, by ``name``)."""
+        dyn = await self.provisioner.client()
+        try:
+            res = await kube.resource(dyn, LEGACY_API_VERSION, "Template")
+            found = await dyn.get(res, name=name, namespace=self.provisioner.namespace(username))
+        except ResourceNotFoundError:
+            return []
+        except ApiException as err:
+            if err.status in (403, 404):
+                return []
+            raise
+        data = found.to_dict()
+        out = []
+        for item in [data] if name else data.get("items", []):
+            try:
+                text = base64.b64decode((item.get("spec") or {}).get("data") or "").decode()
+            except (binascii.Error, UnicodeDecodeError, TypeError):
+                continue
+            out.append((item["metadata"]["name"], text))
+        return out
+
+    def _parse_legacy(self, template_id: str, text: str) -> tmodel.Template:
+        t = tmodel.parse(text, template_id)
+        t.warnings.insert(0, LEGACY_NOTE)
+        return t
+
     async def list(self, username: str) -> list[dict]:
         out = [dict(t.summary(), builtin=True) for t in builtin_templates().values()]
         dyn, res = await self._resource()
@@ -101,6 +139,14 @@ class TemplateStore:
             except tmodel.TemplateError:
                 continue  # edited by hand into something invalid: not offered
             out.append(dict(t.summary(), builtin=False))
+        taken = {t["id"] for t in out}
+        for tid, text in sorted(await self._legacy(username)):
+            if tid in taken or not names.is_label(tid):
+                continue
+            try:
+                out.append(dict(self._parse_legacy(tid, text).summary(), builtin=False))
+            except tmodel.TemplateError:
+                continue
         return out
 
     async def get(self, username: str, template_id: str) -> tmodel.Template:
@@ -113,9 +159,12 @@ class TemplateStore:
         item = await kube.get_or_none(
             dyn, res, template_id, namespace=self.provisioner.namespace(username)
         )
-        if item is None:
-            raise _not_found(template_id)
         try:
+            if item is None:
+                legacy = await self._legacy(username, template_id)
+                if not legacy:
+                    raise _not_found(template_id)
+                return self._parse_legacy(template_id, legacy[0][1])
             return tmodel.parse(item.spec.data, template_id)
         except tmodel.TemplateError as err:
             raise ApiError("invalid-template", f"template '{template_id}': {err}") from None
@@ -165,5 +214,10 @@ class TemplateStore:
             raise _not_found(template_id)
         dyn, res = await self._resource()
         ns = self.provisioner.namespace(username)
-        if not await kube.delete_ignoring_404(dyn, res, template_id, namespace=ns):
-            raise _not_found(template_id)
+        if await kube.delete_ignoring_404(dyn, res, template_id, namespace=ns):
+            return
+        if await self._legacy(username, template_id):
+            legacy = await kube.resource(dyn, LEGACY_API_VERSION, "Template")
+            if await kube.delete_ignoring_404(dyn, legacy, template_id, namespace=ns):
+                return
+        raise _not_found(template_id)

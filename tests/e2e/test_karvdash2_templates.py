@@ -72,3 +72,85 @@ def _documents(path: Path) -> list[dict]:
     import yaml
 
     return [d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict)]
+
+
+LEGACY_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "templates.karvdash.carv.ics.forth.gr"},
+    "spec": {
+        "group": "karvdash.carv.ics.forth.gr",
+        "scope": "Namespaced",
+        "names": {"kind": "Template", "plural": "templates", "singular": "template"},
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "properties": {
+                            "spec": {"type": "object", "properties": {"data": {"type": "string"}}}
+                        },
+                    }
+                },
+            }
+        ],
+    },
+}
+
+
+@pytest.fixture
+def karvdash_crd(kube):
+    """Karvdash 2.x's Template CRD, as an installation that replaces it has it."""
+    from support.cluster import wait_for
+
+    ext = client.ApiextensionsV1Api(kube)
+    ext.create_custom_resource_definition(LEGACY_CRD)
+    custom = client.CustomObjectsApi(kube)
+
+    def served():
+        try:
+            custom.list_cluster_custom_object("karvdash.carv.ics.forth.gr", "v1", "templates")
+            return True
+        except client.ApiException:
+            return False
+
+    wait_for(served, 30, "the Karvdash 2 CRD to be served")
+    yield custom
+    ext.delete_custom_resource_definition(LEGACY_CRD["metadata"]["name"])
+
+
+def test_a_users_karvdash_2_template_object_is_listed_launched_and_removed(
+    api, hub, karvdash_crd, added
+):
+    import base64
+
+    text = (CORPUS / "redis.template.yaml").read_text()
+    body = {
+        "apiVersion": "karvdash.carv.ics.forth.gr/v1",
+        "kind": "Template",
+        "metadata": {"name": "old-redis"},
+        "spec": {"data": base64.b64encode(text.encode()).decode()},
+    }
+    ns = hub.namespace("alice")
+    karvdash_crd.create_namespaced_custom_object(
+        "karvdash.carv.ics.forth.gr", "v1", ns, "templates", body
+    )
+    listed = {t["id"]: t for t in api["alice"]("GET", "templates").json()}
+    assert "old-redis" in listed and "original Karvdash" in listed["old-redis"]["warnings"][0]
+    # another user does not see it
+    assert "old-redis" not in {t["id"] for t in api["bob"]("GET", "templates").json()}
+    r = api["alice"](
+        "POST", "services", json={"template": "old-redis", "variables": {"NAME": "oldr"}}
+    )
+    assert r.status_code == 201, r.text
+    assert api["alice"]("DELETE", "services/oldr").status_code == 200
+    assert api["alice"]("DELETE", "templates/old-redis").status_code in (200, 204)
+    assert (
+        karvdash_crd.list_namespaced_custom_object(
+            "karvdash.carv.ics.forth.gr", "v1", ns, "templates"
+        )["items"]
+        == []
+    )

@@ -16,6 +16,7 @@ user's namespace (Kubernetes is the source of truth; nothing else is stored).
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import string
 from collections import defaultdict
@@ -197,6 +198,12 @@ class ServiceManager(HasParts):
         }
         objects = policy.inject(objects, self.labels(username, name, template.id), env, annotations)
         objects = self.exposure.decorate(objects, system["HOSTNAME"], template.auth)
+        final = rendering.resolve(template, {**values, "NAME": name}, system)
+        for obj in objects:  # the launch's values, on the service's own Service
+            if obj["kind"] == "Service" and obj["metadata"]["name"] == name:
+                obj["metadata"]["annotations"][status.VALUES_ANNOTATION] = json.dumps(
+                    rendering.recorded(template, final), sort_keys=True
+                )
         return sorted(objects, key=lambda o: _order(o["kind"]))
 
     def exposes(self, template) -> bool:

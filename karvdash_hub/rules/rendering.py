@@ -103,3 +103,11 @@ def render(template: Template, values: dict[str, Any], system: dict[str, str]) -
     for obj in objects:
         obj.setdefault("metadata", {}).pop("namespace", None)
     return objects
+
+
+def recorded(template: Template, final: dict[str, Any]) -> dict[str, Any]:
+    """What is kept of a launch's values with the service: every variable the user sees,
+    a secret one (``secret: true``) as None, never its value."""
+    return {
+        v.name: None if v.secret else final.get(v.name, v.default) for v in template.user_variables
+    }

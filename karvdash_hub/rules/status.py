@@ -19,11 +19,15 @@ Rules guaranteed (unit-tested):
 
 from __future__ import annotations
 
+import json
+
 from . import exposure
 
 SERVICE_LABEL = "karvdash.io/service"
 TEMPLATE_LABEL = "karvdash.io/template"
 TEMPLATE_NAME_ANNOTATION = "karvdash.io/template-name"
+#: the values a service was launched with (JSON; a secret variable's as null)
+VALUES_ANNOTATION = "karvdash.io/values"
 
 
 def event_time(event: dict) -> str:
@@ -39,6 +43,18 @@ def event_time(event: dict) -> str:
     )
     base, _, fraction = when.rstrip("Z").partition(".")
     return f"{base}.{fraction.ljust(6, '0')[:6]}" if base else ""
+
+
+def _values(text: object) -> dict | None:
+    """The recorded values of a service (None when it has none: launched before they
+    were recorded, or the annotation was edited into something else)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def services(
@@ -61,6 +77,7 @@ def services(
             "name": name,
             "template": meta["labels"].get(TEMPLATE_LABEL),
             "template_name": (meta.get("annotations") or {}).get(TEMPLATE_NAME_ANNOTATION),
+            "values": _values((meta.get("annotations") or {}).get(VALUES_ANNOTATION)),
             "created": meta["creationTimestamp"],
             "url": None,
             "status": {

@@ -64,11 +64,15 @@ class Variable:
     help: str = ""
     type: str = "string"
     choices: tuple[str, ...] | None = None
+    #: its value is not recorded with the service (a password, a key)
+    secret: bool = False
 
     def to_dict(self) -> dict:
         out = {"name": self.name, "default": self.default, "help": self.help, "type": self.type}
         if self.choices is not None:
             out["choices"] = list(self.choices)
+        if self.secret:
+            out["secret"] = True
         return out
 
 
@@ -221,12 +225,13 @@ def _variables(raw, where) -> tuple[list[Variable], list[str], list[str]]:
         help_text = item.get("help", "")
         if not isinstance(help_text, str):
             raise TemplateError("help must be text", at)
-        var = Variable(name, item["default"], help_text, vtype, choices)
+        secret = _boolean(item.get("secret", False), f"{at}.secret")
+        var = Variable(name, item["default"], help_text, vtype, choices, secret)
         try:
             default = coerce(var, item["default"])
         except TemplateError as err:
             raise TemplateError(f"the default of {name}: {err.message}", at) from None
-        out.append(Variable(name, default, help_text, vtype, choices))
+        out.append(Variable(name, default, help_text, vtype, choices, secret))
         if "type" not in item:
             untyped.append(name)
     if "NAME" not in seen:

@@ -539,3 +539,23 @@ def test_the_corpus_has_the_size_the_technical_overview_states():
     assert len(set(INJECTIONS)) == len(INJECTIONS)
     assert len(set(POLICY_CASES.values())) == len(POLICY_CASES)
     assert len({doc for doc, _ in NON_JSON_CASES}) == len(NON_JSON_CASES)
+
+
+def test_the_values_kept_with_a_service_never_hold_a_secret_variables_value():
+    from karvdash_hub.rules.rendering import recorded, resolve
+    from karvdash_hub.rules.status import _values
+
+    text = HELLO.replace(
+        "  help: Message to display\n", "  help: Message to display\n  secret: true\n"
+    )
+    template = parse(text, "hello")
+    assert template.variable("MESSAGE").secret and template.variable("MESSAGE").to_dict()["secret"]
+    final = resolve(template, {"NAME": "greeter", "MESSAGE": "hunter2", "REPLICAS": 2}, SYSTEM)
+    kept = recorded(template, final)
+    assert kept["MESSAGE"] is None and "hunter2" not in str(kept)
+    assert kept["NAME"] == "greeter" and kept["REPLICAS"] == 2
+    assert set(kept) == {v.name for v in template.user_variables}  # no system variable
+    assert _values('{"A": 1}') == {"A": 1}
+    assert _values("[1]") is None and _values("not json") is None and _values(None) is None
+    with pytest.raises(TemplateError, match="true or false"):
+        parse(text.replace("secret: true", "secret: maybe"), "hello")

@@ -61,3 +61,20 @@ form.addEventListener("submit", async (event) => {
     button.disabled = false;
   }
 });
+
+// "Launch again with changes": the form starts from the values of the service named by
+// ?from= (a secret variable's value was not kept: its field keeps the template's default)
+const from = new URLSearchParams(window.location.search).get("from");
+if (from) {
+  try {
+    const service = await dashboard.call("GET", `services/${encodeURIComponent(from)}`, { query: owner ? { user: owner } : {} });
+    for (const [name, value] of Object.entries(service.values || {})) {
+      const field = document.getElementById(`var-${name}`);
+      if (!field || value === null) continue;
+      if (field.type === "checkbox") field.checked = Boolean(value);
+      else field.value = String(value);
+    }
+  } catch (err) {
+    show(err);
+  }
+}

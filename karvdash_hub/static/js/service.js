@@ -32,6 +32,16 @@ function summary(service) {
   if (service.url) {
     entries.push(["Address", el("a", { href: service.url, target: "_blank", rel: "noopener noreferrer", text: service.url })]);
   }
+  if (service.values) {
+    const shown = Object.entries(service.values).map(([name, value]) =>
+      el("div", {}, el("code", { text: name }), " = ", value === null ? el("em", { text: "secret, not kept" }) : el("code", { text: String(value) })),
+    );
+    entries.push(["Launched with", el("div", { class: "karvdash-values" }, shown)]);
+    const again = document.getElementById("karvdash-relaunch");
+    const query = new URLSearchParams({ from: service.name, ...(owner || {}) });
+    again.href = `${root.dataset.prefix}templates/${encodeURIComponent(service.template)}?${query}`;
+    again.classList.remove("d-none");
+  }
   fill(
     document.getElementById("karvdash-summary"),
     entries.flatMap(([term, value]) => [

@@ -86,7 +86,7 @@ clean: cluster-down
 
 # the user guide's screenshots: the browser journey and every page, as a user and an admin
 screenshots: setup
-	KARVDASH_SCREENSHOTS=$(CURDIR)/docs/images $(VENV)/bin/pytest -q tests/e2e/test_browser.py tests/e2e/test_pages.py tests/e2e/test_files_page.py tests/e2e/test_images_page.py tests/e2e/test_lab_panel.py tests/e2e/test_widgets_lab.py tests/e2e/test_identity_browser.py tests/e2e/test_launch_values.py
+	KARVDASH_SCREENSHOTS=$(CURDIR)/docs/images $(VENV)/bin/pytest -q tests/e2e/test_browser.py tests/e2e/test_pages.py tests/e2e/test_files_page.py tests/e2e/test_images_page.py tests/e2e/test_lab_panel.py tests/e2e/test_widgets_lab.py tests/e2e/test_identity_browser.py tests/e2e/test_launch_values.py tests/e2e/test_exec.py
 
 benchmark: setup
 	$(PY) benchmarks/provision.py

@@ -22,7 +22,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from traitlets import Instance, Integer
 from traitlets.config import LoggingConfigurable
 
-from . import kube
+from . import execution, kube
 from .errors import ApiError
 from .kube import api_message
 from .rules import inspection, names, policy, status
@@ -206,3 +206,43 @@ class ServiceInspector(LoggingConfigurable):
         )
         rows = inspection.quota_rows(quota.to_dict() if quota is not None else None)
         return {**summary, "services": count, "quota": rows}
+
+    # -- running a command in a service's pods
+
+    async def run(self, username: str, name: str, body: dict) -> list[dict]:
+        """Run a command in the service's running pods (or the one named), each in its
+        first container (or the one named), at most ``timeout`` seconds each and
+        :attr:`log_bytes` of output (stdout and stderr together) each."""
+        try:
+            command, pod, container, timeout = inspection.exec_request(body)
+        except ValueError as err:
+            raise ApiError("bad-request", str(err)) from None
+        ns = self.provisioner.namespace(username)
+        rows = inspection.pod_rows((await self._labelled(ns, name))["Pod"])
+        if pod is not None:
+            rows = [p for p in rows if p["name"] == pod]
+            if not rows:
+                raise ApiError("not-found", f"service '{name}' has no pod '{pod}'")
+        rows = [p for p in rows if p["phase"] == "Running"][: self.max_log_containers]
+        if not rows:
+            raise ApiError("not-found", f"service '{name}' has no running pod to run it in")
+        for row in rows:
+            if container is not None and container not in row["containers"]:
+                raise ApiError("not-found", f"pod {row['name']} has no container '{container}'")
+        dyn = await self.provisioner.client()
+        return list(
+            await asyncio.gather(
+                *(
+                    execution.run(
+                        dyn.client.configuration,
+                        ns,
+                        row["name"],
+                        container or row["containers"][0],
+                        command,
+                        timeout,
+                        self.log_bytes,
+                    )
+                    for row in rows
+                )
+            )
+        )

@@ -37,18 +37,17 @@ from __future__ import annotations
 
 import re
 from typing import IO, TYPE_CHECKING, Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
-from .calls import Call, Content, KarvdashError, operation
+from .apps import Applications
+from .calls import Call, Content, KarvdashError, operation, quoted_name
 from .images import Images
 
 if TYPE_CHECKING:
     import httpx
 
 
-def _name(value: str) -> str:
-    quoted = quote(value, safe="")
-    return quoted.replace(".", "%2E") if value in (".", "..") else quoted
+_name = quoted_name
 
 
 def _file(domain: str, path: str) -> str:
@@ -68,7 +67,7 @@ def _flags(**flags: bool) -> dict[str, str]:
 RAW = {"Content-Type": "application/octet-stream"}
 
 
-class Operations(Images):
+class Operations(Images, Applications):
     """Every operation of the API, once (those of a resource with a module of its own come
     from its mixin, e.g. :class:`~karvdash_labext.images.Images`). Subclasses send the
     calls (``_send``)."""
@@ -115,6 +114,24 @@ class Operations(Images):
         ``[{"pod", "container", "log", "truncated", "error"?}]``."""
         query = {**({"lines": str(lines)} if lines else {}), **_for(user)}
         return Call("GET", f"services/{_name(name)}/logs", query=query)
+
+    @operation
+    def run_in_service(
+        self,
+        name: str,
+        command: list[str],
+        pod: str | None = None,
+        container: str | None = None,
+        timeout: float | None = None,
+        user: str | None = None,
+    ) -> Call:
+        """Run ``command`` (a list of words) in the service's running pods (or ``pod``):
+        ``[{"pod", "container", "exit_code", "output", "truncated", "timed_out"?}]``."""
+        body = {"command": list(command), **_for(user)}
+        body |= {k: v for k, v in (("pod", pod), ("container", container)) if v is not None}
+        if timeout is not None:
+            body["timeout"] = timeout
+        return Call("POST", f"services/{_name(name)}/exec", body=body)
 
     @operation
     def namespace(self, user: str | None = None) -> Call:
@@ -263,42 +280,6 @@ class Operations(Images):
     def cancel_upload(self, upload_id: str) -> Call:
         """Give up a resumable upload: what arrived of it is removed."""
         return Call("DELETE", f"uploads/{_name(upload_id)}", answer="none")
-
-    # -- applications that log users in through the identity service (admins only) --
-    @operation
-    def list_clients(self) -> Call:
-        """The identity service's applications: ``{"issuer", "clients": [...]}``."""
-        return Call("GET", "clients")
-
-    @operation
-    def register_client(
-        self, name: str, redirect_uris: list[str], public: bool = False, trusted: bool = False
-    ) -> Call:
-        """Register an application; a confidential one's ``client_secret`` is in this
-        answer only."""
-        body = {"name": name, "redirect_uris": redirect_uris, "public": public, "trusted": trusted}
-        return Call("POST", "clients", body=body)
-
-    @operation
-    def get_client(self, client_id: str) -> Call:
-        """One application (never its secret)."""
-        return Call("GET", f"clients/{_name(client_id)}")
-
-    @operation
-    def change_client(self, client_id: str, **fields: Any) -> Call:
-        """Change ``name``, ``redirect_uris``, ``trusted`` or ``disabled`` (disabling
-        revokes its tokens)."""
-        return Call("PATCH", f"clients/{_name(client_id)}", body=fields)
-
-    @operation
-    def delete_client(self, client_id: str) -> Call:
-        """Delete an application, its tokens and its users' consents."""
-        return Call("DELETE", f"clients/{_name(client_id)}")
-
-    @operation
-    def new_client_secret(self, client_id: str) -> Call:
-        """A new secret for a confidential application (the old one stops working)."""
-        return Call("POST", f"clients/{_name(client_id)}/secret")
 
 
 OPERATIONS: tuple[str, ...] = tuple(

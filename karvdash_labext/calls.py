@@ -11,6 +11,7 @@ import functools
 from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any, Literal
+from urllib.parse import quote
 
 
 class KarvdashError(Exception):
@@ -67,3 +68,10 @@ def operation(describe: Callable[..., Call]) -> Callable[..., Any]:
 
     send.describes = describe
     return send
+
+
+def quoted_name(value: str) -> str:
+    """A name as one path segment: quoted whole (a ``/`` in it cannot reach another
+    route), and ``.`` or ``..`` sent encoded, so that no URL normalisation climbs."""
+    quoted = quote(value, safe="")
+    return quoted.replace(".", "%2E") if value in (".", "..") else quoted

@@ -148,6 +148,17 @@ def show_logs(logs: list[dict]) -> str:
     return "\n".join(parts) if parts else "no pods"
 
 
+def show_run(results: list[dict]) -> str:
+    parts = []
+    for entry in results:
+        code = entry.get("exit_code")
+        state = "timed out" if entry.get("timed_out") else f"exit {code}"
+        parts.append(f"==> {entry['pod']} {entry['container']} ({state}) <==")
+        text = entry.get("error") or entry["output"].rstrip("\n")
+        parts.append(text + ("\n(output cut)" if entry.get("truncated") else ""))
+    return "\n".join(parts)
+
+
 def show_namespace(summary: dict) -> str:
     if not summary["exists"]:
         return f"{summary['namespace']} does not exist yet (made at the first login or launch)"
@@ -212,6 +223,31 @@ _COMMANDS = (
         arguments=(arg("name"), arg("--lines", type=int, help="lines of each log (default 200)")),
         inputs=lambda a: {"name": a.name, "lines": a.lines},
         show=show_logs,
+    ),
+    Command(
+        "run_in_service",
+        help="run a command in a service's pods",
+        description="Run a command in each running pod of a service (or one), as kubectl"
+        " exec does: karvdashctl run_in_service NAME -- ls -l /private.",
+        arguments=(
+            arg("name"),
+            arg(
+                "program",
+                nargs="+",
+                help="the command and its arguments (after --)",
+            ),
+            arg("--pod", help="only this pod"),
+            arg("--container", help="this container (default: the pod's first)"),
+            arg("--timeout", type=float, help="seconds (default 30, at most 120)"),
+        ),
+        inputs=lambda a: {
+            "name": a.name,
+            "command": a.program,
+            "pod": a.pod,
+            "container": a.container,
+            "timeout": a.timeout,
+        },
+        show=show_run,
     ),
     Command(
         "namespace",

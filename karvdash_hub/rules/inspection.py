@@ -134,3 +134,34 @@ def bounded(text: bytes, limit: int) -> tuple[str, bool]:
     if 0 <= newline < len(tail) - 1:
         tail = tail[newline + 1 :]
     return tail.decode("utf-8", errors="replace"), True
+
+
+MAX_COMMAND_PARTS = 64
+MAX_COMMAND_PART = 4096
+MAX_EXEC_SECONDS = 120
+
+
+def exec_request(body: dict) -> tuple[list[str], str | None, str | None, float]:
+    """``(command, pod, container, timeout)`` of ``POST services/<name>/exec``; a
+    ``ValueError`` says what is wrong. The command is a list of words (no shell unless it
+    names one: ``["sh", "-c", "..."]``); ``timeout`` 1 to :data:`MAX_EXEC_SECONDS`."""
+    command = body.get("command")
+    if (
+        not isinstance(command, list)
+        or not 1 <= len(command) <= MAX_COMMAND_PARTS
+        or not all(isinstance(w, str) and 0 < len(w) <= MAX_COMMAND_PART for w in command)
+        or any("\x00" in w for w in command)
+    ):
+        raise ValueError(
+            f'"command" is a list of 1 to {MAX_COMMAND_PARTS} words, e.g. ["sh", "-c", "ls /"]'
+        )
+    pod, container = body.get("pod"), body.get("container")
+    for what, value in (("pod", pod), ("container", container)):
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f'"{what}" is the name of one of the service\'s {what}s')
+    timeout = body.get("timeout", 30)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise ValueError('"timeout" is a number of seconds')
+    if not 1 <= timeout <= MAX_EXEC_SECONDS:
+        raise ValueError(f'"timeout" is 1 to {MAX_EXEC_SECONDS} seconds')
+    return command, pod, container, float(timeout)

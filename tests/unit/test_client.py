@@ -111,6 +111,9 @@ def api(method: str, route: str, body: dict | None, query: str = "") -> tuple[in
         return 200, USER
     if (method, route) == ("GET", "services"):
         return 200, [SERVICE]
+    if (method, kind) == ("POST", "services") and name.endswith("/exec"):
+        result = {"pod": "pg-0", "container": "db", "exit_code": 0, "output": "hi\n"}
+        return 200, [{**result, "truncated": False}]
     if (method, kind) == ("GET", "services"):
         sub = name.partition("/")[2]
         return 200, {"events": [EVENT], "logs": LOGS}.get(sub, DETAIL)
@@ -262,6 +265,7 @@ SAMPLES = {
     "get_image": (("alice/hello",), {}),
     "push_image": ((b"an archive", "alice/hello:1"), {}),
     "delete_image": (("library/hello:1.0",), {}),
+    "run_in_service": (("pg", ["sh", "-c", "ls /"]), {"pod": "pg-0", "timeout": 5, "user": "bob"}),
     "list_clients": ((), {}),
     "register_client": (("Grafana", ["https://grafana.example.org/cb"]), {"trusted": True}),
     "get_client": (("grafana-1a2b/x",), {}),
@@ -467,6 +471,7 @@ ARGV = {
     "get_service": ["pg"],
     "service_events": ["pg"],
     "service_logs": ["pg", "--lines", "20"],
+    "run_in_service": ["pg", "--pod", "pg-0", "--", "sh", "-c", "ls /"],
     "namespace": [],
     "list_templates": [],
     "add_template": ["-", "--id", "mine"],

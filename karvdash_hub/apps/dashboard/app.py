@@ -34,6 +34,7 @@ from . import (
     clients,
     files,
     images,
+    karvdash2,
     namespace,
     openapi,
     registrytoken,
@@ -141,6 +142,10 @@ class DashboardApp(ServiceApp):
                 (url_path_join(prefix, "oauth_callback"), OAuthCallbackHandler),
                 *[(url_path_join(prefix, p), h) for p, h in registrytoken.default_handlers],
                 *[(url_path_join(prefix, p), h) for p, h in gateway_handlers],
+                *[
+                    (url_path_join(prefix, "karvdash2", p), h)
+                    for p, h in karvdash2.default_handlers
+                ],
                 *api_routes(prefix),
                 *page_routes(prefix),
                 (url_path_join(prefix, r".*"), NotFoundPage),

@@ -45,9 +45,17 @@ class ServiceLogsHandler(DashboardHandler):
         self.reply(await self.inspector.logs(user, name, int(lines) if lines else None))
 
 
+class ServiceExecHandler(DashboardHandler):
+    async def post(self, name):
+        body = self.json_body()
+        user = await self.target_user(body.pop("user", None), writes=True)
+        self.reply(await self.inspector.run(user, name, body))
+
+
 default_handlers = [
     (r"services", ServicesHandler),
     (r"services/([^/]+)", ServiceHandler),
     (r"services/([^/]+)/events", ServiceEventsHandler),
     (r"services/([^/]+)/logs", ServiceLogsHandler),
+    (r"services/([^/]+)/exec", ServiceExecHandler),
 ]

@@ -127,6 +127,31 @@ document.getElementById("karvdash-logs-form").addEventListener("submit", (event)
   logs();
 });
 
+document.getElementById("karvdash-run-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const box = document.getElementById("karvdash-run-output");
+  const text = document.getElementById("karvdash-run-command").value;
+  fill(box, el("p", { class: "text-body-secondary", text: "Running…" }));
+  try {
+    const body = { command: ["sh", "-c", text], ...owner };
+    const results = await dashboard.call("POST", `${path}/exec`, { body, timeout: 45000 });
+    fill(
+      box,
+      results.map((r) => {
+        const state = r.timed_out ? "timed out" : r.exit_code === null ? "did not run" : `exit ${r.exit_code}`;
+        return el(
+          "div",
+          { class: "karvdash-log karvdash-run-result" },
+          el("div", { class: "karvdash-log-head", text: `${r.pod} · ${r.container} · ${state}${r.truncated ? " · output cut" : ""}` }),
+          el("pre", { class: "karvdash-log-text", tabindex: "0", text: r.error || r.output || "(no output)" }),
+        );
+      }),
+    );
+  } catch (err) {
+    fill(box, el("p", { class: "text-danger", text: `The command did not run: ${err.message}` }));
+  }
+});
+
 document.getElementById("karvdash-stop").addEventListener("click", async () => {
   const yes = await confirmAction({
     title: `Stop ${name}?`,

@@ -1,6 +1,10 @@
 """The cluster's own guard on user namespaces: a ValidatingAdmissionPolicy (shipped as
 ``manifests/user-namespace-policy.yaml``) that the API server applies to every request
-in a namespace labelled for Karvdash, whoever makes it.
+in a namespace labelled for Karvdash, whoever makes it; and a MutatingAdmissionPolicy
+(``manifests/user-namespace-mounts.yaml``, Kubernetes 1.36) that gives every pod created
+there ``/private``, ``/shared`` and Karvdash's environment, whoever creates it (what the
+original Karvdash's webhook did), unless it opts out with the label
+``karvdash.io/no-mounts: "true"`` or has them already.
 
 :mod:`karvdash_hub.rules.policy` checks templates before anything reaches the cluster; this
 keeps the same rules for what a user creates with their own credentials (their
@@ -16,19 +20,20 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from kubernetes_asyncio.dynamic.exceptions import ResourceNotFoundError
 
 POLICY_FILE = Path(__file__).parent / "manifests" / "user-namespace-policy.yaml"
+MOUNTS_FILE = Path(__file__).parent / "manifests" / "user-namespace-mounts.yaml"
 API_VERSION = "admissionregistration.k8s.io/v1"
 
 
-def manifests() -> list[dict]:
-    return list(yaml.safe_load_all(POLICY_FILE.read_text()))
+def manifests(path: Path = POLICY_FILE) -> list[dict]:
+    return list(yaml.safe_load_all(path.read_text()))
 
 
-async def ensure_policy(dyn, log=None) -> bool:
+async def ensure_policy(dyn, log=None, path: Path = POLICY_FILE) -> bool:
     """Apply the policy and its binding (server-side apply: the shipped version wins,
     so an upgrade of Karvdash updates them). True when both are in place afterwards.
     When the hub may not write them (an installation that manages them itself), True
     if they exist, else False with a warning that says what to apply."""
-    for doc in manifests():
+    for doc in manifests(path):
         res = await dyn.resources.get(api_version=API_VERSION, kind=doc["kind"])
         name = doc["metadata"]["name"]
         try:
@@ -50,22 +55,31 @@ async def ensure_policy(dyn, log=None) -> bool:
                     " the cluster guards user namespaces",
                     doc["kind"],
                     name,
-                    POLICY_FILE,
+                    path,
                 )
             return False
     return True
 
 
 async def guard(dyn, log) -> bool:
-    """:func:`ensure_policy`, where a cluster without ValidatingAdmissionPolicy (before
-    1.30) or a hub that may not write it gets a warning, not failed logins. True when
-    the policy is in place."""
+    """:func:`ensure_policy` for both, where a cluster without ValidatingAdmissionPolicy
+    (before 1.30) or MutatingAdmissionPolicy (before 1.36), or a hub that may not write
+    them, gets a warning, not failed logins. True when the validating policy is in place."""
     try:
-        return await ensure_policy(dyn, log)
+        guarded = await ensure_policy(dyn, log)
     except (ApiException, ResourceNotFoundError) as err:
         log.warning(
             "The user-namespace admission policy could not be applied (%s): the template"
             " policy still holds for launches, but not for users' own kubectl",
             err,
         )
-        return False
+        guarded = False
+    try:
+        await ensure_policy(dyn, log, MOUNTS_FILE)
+    except (ApiException, ResourceNotFoundError) as err:
+        log.warning(
+            "The user-namespace mounts policy could not be applied (%s): pods that"
+            " templates and notebooks do not make get no /private and /shared",
+            err,
+        )
+    return guarded

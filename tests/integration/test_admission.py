@@ -144,3 +144,91 @@ async def test_a_user_cannot_mount_network_storage_or_proxy_another_service_with
         )
     finally:
         await provisioner.delete(user)
+
+
+def _mounted(pod_obj) -> tuple[set, set, dict]:
+    spec = pod_obj.spec
+    volumes = {v.name for v in spec.volumes or []}
+    container = spec.containers[0]
+    mounts = {m.mount_path for m in container.volume_mounts or []}
+    env = {e.name: e.value for e in container.env or []}
+    return volumes, mounts, env
+
+
+async def test_every_pod_made_in_a_user_namespace_gets_the_files_and_environment(
+    provisioner, kubeconfig, kube
+):
+    """Whatever makes the pod (the user's kubectl: a bare Pod, a Deployment's ReplicaSet,
+    a Job), the cluster adds /private, /shared and KARVDASH_*, as Karvdash's webhook did;
+    a pod with the opt-out label, and one that has them already, are left as they are."""
+    from support.cluster import wait_for
+
+    dyn = await provisioner.client()
+    assert await admission.ensure_policy(dyn, path=admission.MOUNTS_FILE)
+    user = f"mnt{uuid.uuid4().hex[:6]}"
+    ns = await provisioner.ensure(user)
+    try:
+        as_user = impersonating(kubeconfig, f"system:serviceaccount:{ns}:karvdash-user")
+        core, apps, batch = (
+            client.CoreV1Api(as_user),
+            client.AppsV1Api(as_user),
+            client.BatchV1Api(as_user),
+        )
+        container = {"name": "c", "image": "busybox", "command": ["sleep", "60"]}
+
+        def probe():  # a new policy takes a moment to be compiled by the API server
+            made = core.create_namespaced_pod(
+                ns,
+                {"metadata": {"name": "probe"}, "spec": {"containers": [container]}},
+                dry_run="All",
+            )
+            return "/private" in _mounted(made)[1]
+
+        wait_for(probe, 30, "the mounts policy to be enforced")
+        bare = core.create_namespaced_pod(
+            ns, {"metadata": {"name": "bare"}, "spec": {"containers": [container]}}
+        )
+        volumes, mounts, env = _mounted(bare)
+        assert {"karvdash-private", "karvdash-shared"} <= volumes
+        assert {"/private", "/shared"} <= mounts
+        assert env["KARVDASH_NAMESPACE"] == ns and env["KARVDASH_PRIVATE_DIR"] == "/private"
+        template = {"metadata": {"labels": {"app": "w"}}, "spec": {"containers": [container]}}
+        apps.create_namespaced_deployment(
+            ns,
+            {
+                "metadata": {"name": "w"},
+                "spec": {"selector": {"matchLabels": {"app": "w"}}, "template": template},
+            },
+        )
+        job_template = {"spec": {"containers": [container], "restartPolicy": "Never"}}
+        batch.create_namespaced_job(
+            ns, {"metadata": {"name": "j"}, "spec": {"template": job_template}}
+        )
+
+        def made_by(prefix):
+            pods = [
+                p for p in core.list_namespaced_pod(ns).items if p.metadata.name.startswith(prefix)
+            ]
+            return pods[0] if pods else None
+
+        for prefix in ("w-", "j-"):
+            made = wait_for(lambda p=prefix: made_by(p), 60, f"a pod of {prefix}")
+            assert {"/private", "/shared"} <= _mounted(made)[1], prefix
+            assert _mounted(made)[2]["KARVDASH_NAMESPACE"] == ns
+        opted_out = core.create_namespaced_pod(
+            ns,
+            {
+                "metadata": {"name": "plain", "labels": {"karvdash.io/no-mounts": "true"}},
+                "spec": {"containers": [container]},
+            },
+        )
+        assert "karvdash-private" not in _mounted(opted_out)[0]
+        assert not _mounted(opted_out)[1] & {"/private", "/shared"}
+        own = pod("own", {"persistentVolumeClaim": {"claimName": "karvdash-private"}})
+        own["spec"]["volumes"][0]["name"] = "karvdash-private"
+        own["spec"]["containers"][0]["volumeMounts"][0]["name"] = "karvdash-private"
+        made = core.create_namespaced_pod(ns, own)
+        assert not _mounted(made)[1] & {"/private", "/shared"}
+        assert "KARVDASH_NAMESPACE" not in _mounted(made)[2]
+    finally:
+        await provisioner.delete(user)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from support.cluster import wait_for
 from support.hub import HubProcess
-from support.parts import missing_part
+from support.parts import real_node_with
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -20,13 +20,7 @@ S = "/services/karvdash/"
 
 @pytest.fixture(scope="module")
 def real_node(real_cluster) -> dict:
-    info = real_cluster.info
-    if info.get("mode") != "real" or not info.get("registry"):
-        missing_part(f"a real node with its registry ({info.get('reason', 'no node.json')})")
-    from karvdash_localcluster.images import ensure_images
-
-    ensure_images(info["registry"], [HELLO], log=lambda _: None)
-    return info
+    return real_node_with(real_cluster, [HELLO])
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from support.browser import CHROMIUM_ARGS, chromium_path
 from support.cluster import wait_for
 from support.hub import Browser, HubProcess
 from support.oidc import follow_until
-from support.parts import missing_part
+from support.parts import missing_part, real_node_with
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -31,14 +31,9 @@ COOKIE = "_karvdash_gateway"
 
 @pytest.fixture(scope="module")
 def ingress(real_cluster) -> dict:
-    info = real_cluster.info
-    if info.get("mode") != "real" or not info.get("registry"):
-        missing_part(f"a real node with its registry ({info.get('reason', 'no node.json')})")
+    info = real_node_with(real_cluster, [HELLO])
     if not info.get("ingress"):
         missing_part("the local cluster's ingress (Caddy, built from localcluster/ingress)")
-    from karvdash_localcluster.images import ensure_images
-
-    ensure_images(info["registry"], [HELLO], log=lambda _: None)
     return info["ingress"]
 
 

@@ -17,7 +17,7 @@ from authlib.integrations.httpx_client import OAuth2Client
 from joserfc.errors import BadSignatureError, InvalidClaimError, UnsupportedAlgorithmError
 from support.hub import Browser
 from support.oidc import TEST_SECRET, follow_until, pkce, query_of, verify_id_token
-from support.parts import missing_part
+from support.parts import hub_with
 
 pytestmark = pytest.mark.e2e
 
@@ -39,18 +39,12 @@ CLIENTS = [
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory, kubeconfig):
-    from support.hub import HubProcess, find_proxy
-
-    if find_proxy() is None:
-        missing_part("configurable-http-proxy (npm install)")
-    h = HubProcess(
-        tmp_path_factory.mktemp("hub"),
+    h = hub_with(
+        tmp_path_factory,
         kubeconfig,
-        environment={
-            "KARVDASH_IDENTITY": "on",
-            "KARVDASH_OIDC_CLIENTS": json.dumps(CLIENTS),
-            "KARVDASH_OIDC_CODE_LIFETIME": str(CODE_LIFETIME),
-        },
+        KARVDASH_IDENTITY="on",
+        KARVDASH_OIDC_CLIENTS=json.dumps(CLIENTS),
+        KARVDASH_OIDC_CODE_LIFETIME=str(CODE_LIFETIME),
     )
     yield h
     h.stop()

@@ -6,6 +6,7 @@ a requests session (the user's browser)."""
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from urllib.parse import urlencode
@@ -15,7 +16,7 @@ import pytest
 from support.browser import approve
 from support.hub import Browser
 from support.oidc import TEST_SECRET, follow_until, query_of, verify_id_token
-from support.parts import missing_part
+from support.parts import hub_with
 
 pytestmark = pytest.mark.e2e
 
@@ -27,16 +28,11 @@ CONFIGURED = [
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory, kubeconfig):
-    import json
-
-    from support.hub import HubProcess, find_proxy
-
-    if find_proxy() is None:
-        missing_part("configurable-http-proxy (npm install)")
-    h = HubProcess(
-        tmp_path_factory.mktemp("hub"),
+    h = hub_with(
+        tmp_path_factory,
         kubeconfig,
-        environment={"KARVDASH_IDENTITY": "on", "KARVDASH_OIDC_CLIENTS": json.dumps(CONFIGURED)},
+        KARVDASH_IDENTITY="on",
+        KARVDASH_OIDC_CLIENTS=json.dumps(CONFIGURED),
     )
     yield h
     h.stop()

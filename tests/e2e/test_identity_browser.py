@@ -14,7 +14,7 @@ import json
 
 import pytest
 from karvdash_localcluster import free_ports
-from support.parts import missing_part
+from support.parts import hub_with
 
 pytestmark = pytest.mark.e2e
 
@@ -23,13 +23,7 @@ S = "/services/karvdash/"
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory, kubeconfig):
-    from support.hub import HubProcess, find_proxy
-
-    if find_proxy() is None:
-        missing_part("configurable-http-proxy (npm install)")
-    h = HubProcess(
-        tmp_path_factory.mktemp("hub"), kubeconfig, environment={"KARVDASH_IDENTITY": "on"}
-    )
+    h = hub_with(tmp_path_factory, kubeconfig, KARVDASH_IDENTITY="on")
     yield h
     h.stop()
 

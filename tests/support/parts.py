@@ -22,3 +22,25 @@ def need_registry() -> None:
 
     if shutil.which("docker-registry") is None or shutil.which("skopeo") is None:
         missing_part("Debian's docker-registry and skopeo (apt-get install docker-registry skopeo)")
+
+
+def real_node_with(real_cluster, images: list[str]) -> dict:
+    """The real cluster's node.json facts, its registry holding ``images`` (built here
+    when missing); a machine without a real node fails on CI and skips elsewhere."""
+    info = real_cluster.info
+    if info.get("mode") != "real" or not info.get("registry"):
+        missing_part(f"a real node with its registry ({info.get('reason', 'no node.json')})")
+    from karvdash_localcluster.images import ensure_images
+
+    ensure_images(info["registry"], images, log=lambda _: None)
+    return info
+
+
+def hub_with(tmp_path_factory, kubeconfig, **settings):
+    """A HubProcess (the embedded default) with more ``KARVDASH_*`` settings; the proxy
+    is needed (npm's configurable-http-proxy)."""
+    from support.hub import HubProcess, find_proxy
+
+    if find_proxy() is None:
+        missing_part("configurable-http-proxy (npm install)")
+    return HubProcess(tmp_path_factory.mktemp("hub"), kubeconfig, environment=settings)

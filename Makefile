@@ -95,6 +95,7 @@ benchmark: setup
 	$(PY) benchmarks/node.py
 	$(PY) benchmarks/images.py
 	$(PY) benchmarks/registry.py
+	$(PY) benchmarks/identity.py
 
 # give back the space of deleted images: the registry's garbage collection, with the
 # hub (and so the registry it runs) stopped; see docs/technical-overview.md

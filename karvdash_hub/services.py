@@ -376,9 +376,8 @@ class ServiceManager(HasParts):
         deleted = []
         kinds = policy.ALLOWED_KINDS | self.extra_kinds
         for api_version, kind in sorted(kinds, key=lambda k: -_order(k[1])):
-            try:
-                r = await kube.resource(dyn, api_version, kind)
-            except ResourceNotFoundError:
+            r = await kube.optional_resource(dyn, api_version, kind)
+            if r is None:
                 continue  # a custom kind this cluster does not have
             for item in (await dyn.get(r, namespace=ns, label_selector=selector)).items:
                 if kind == "Pod" and item.metadata.ownerReferences:

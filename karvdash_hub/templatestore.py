@@ -99,11 +99,11 @@ class TemplateStore:
     async def _legacy(self, username: str, name: str | None = None) -> list[tuple[str, str]]:
         """``(id, text)`` of the user's Karvdash 2.x Template objects (one, by ``name``)."""
         dyn = await self.provisioner.client()
-        try:
-            res = await kube.resource(dyn, LEGACY_API_VERSION, "Template")
-            found = await dyn.get(res, name=name, namespace=self.provisioner.namespace(username))
-        except ResourceNotFoundError:
+        res = await kube.optional_resource(dyn, LEGACY_API_VERSION, "Template")
+        if res is None:
             return []
+        try:
+            found = await dyn.get(res, name=name, namespace=self.provisioner.namespace(username))
         except ApiException as err:
             if err.status in (403, 404):
                 return []
@@ -217,7 +217,7 @@ class TemplateStore:
         if await kube.delete_ignoring_404(dyn, res, template_id, namespace=ns):
             return
         if await self._legacy(username, template_id):
-            legacy = await kube.resource(dyn, LEGACY_API_VERSION, "Template")
-            if await kube.delete_ignoring_404(dyn, legacy, template_id, namespace=ns):
+            legacy = await kube.optional_resource(dyn, LEGACY_API_VERSION, "Template")
+            if legacy and await kube.delete_ignoring_404(dyn, legacy, template_id, namespace=ns):
                 return
         raise _not_found(template_id)

@@ -1,5 +1,8 @@
 """Small operations on the Kubernetes API, each written once.
 
+- :func:`optional_resource`: a kind the cluster may not have (a custom resource), or
+  None; a miss is remembered for 10 seconds, because the dynamic client answers a miss by
+  discovering every API group again, and concurrent requests then race on its cache;
 - :func:`get_or_none`: an object, or None when it is not there (404);
 - :func:`list_items`: the objects of a list as plain dicts (the API's JSON, without the
   dynamic client's per-field wrappers, which cost milliseconds per object);
@@ -15,10 +18,12 @@ Every other API error propagates (an ``ApiException`` subclass with ``status``).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from jupyterhub.utils import exponential_backoff
 from kubernetes_asyncio.client.exceptions import ApiException
+from kubernetes_asyncio.dynamic.exceptions import ResourceNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +34,23 @@ async def resource(dyn, api_version: str, kind: str):
 
 async def resource_of(dyn, obj: dict):
     return await resource(dyn, obj["apiVersion"], obj["kind"])
+
+
+#: (client, apiVersion, kind) -> until when a miss is believed
+_missing: dict[tuple[int, str, str], float] = {}
+MISS_SECONDS = 10.0
+
+
+async def optional_resource(dyn, api_version: str, kind: str):
+    """The resource of a kind the cluster may lack, or None (see the module's list)."""
+    key = (id(dyn), api_version, kind)
+    if _missing.get(key, 0) > time.monotonic():
+        return None
+    try:
+        return await resource(dyn, api_version, kind)
+    except ResourceNotFoundError:
+        _missing[key] = time.monotonic() + MISS_SECONDS
+        return None
 
 
 async def get_or_none(dyn, res, name: str, namespace: str | None = None):

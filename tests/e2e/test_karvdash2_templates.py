@@ -138,7 +138,13 @@ def test_a_users_karvdash_2_template_object_is_listed_launched_and_removed(
     karvdash_crd.create_namespaced_custom_object(
         "karvdash.carv.ics.forth.gr", "v1", ns, "templates", body
     )
-    listed = {t["id"]: t for t in api["alice"]("GET", "templates").json()}
+    from support.cluster import wait_for
+
+    def listed_with_it():  # a cluster without the CRD a moment ago: asked again in seconds
+        found = {t["id"]: t for t in api["alice"]("GET", "templates").json()}
+        return found if "old-redis" in found else None
+
+    listed = wait_for(listed_with_it, 30, "the Karvdash 2 template listed", interval=1)
     assert "old-redis" in listed and "original Karvdash" in listed["old-redis"]["warnings"][0]
     # another user does not see it
     assert "old-redis" not in {t["id"] for t in api["bob"]("GET", "templates").json()}

@@ -86,7 +86,8 @@ def test_the_panel_lists_the_services_launched_through_the_api_with_their_status
 ):
     hello = launched("hello-kubernetes", NAME="from-api", MESSAGE="hi")
     files = launched("minio", NAME="files")
-    assert hello["url"] is None and files["url"], (hello, files)
+    cache = launched("redis", NAME="cache")  # no Ingress, so no address
+    assert hello["url"] and files["url"] and cache["url"] is None, (hello, files, cache)
     page, watch = as_user("alice")
     lab.open_lab(page, hub, "alice")
     lab.open_panel(page)
@@ -97,7 +98,10 @@ def test_the_panel_lists_the_services_launched_through_the_api_with_their_status
     badge = row.locator(".kd-badge")
     assert badge.get_attribute("data-state") in ("ready", "starting", "idle", "failed")
     assert badge.inner_text().strip()
-    assert row.locator(".kd-open").count() == 0  # no address: no link
+    assert row.locator("a.kd-open").get_attribute("href") == hello["url"]
+    no_address = lab.service(page, "cache")
+    no_address.wait_for(timeout=15_000)
+    assert no_address.locator(".kd-open").count() == 0  # no address: no link
     opened = lab.service(page, "files").locator("a.kd-open")
     assert opened.get_attribute("href") == files["url"]
     assert opened.get_attribute("target") == "_blank"
@@ -105,7 +109,7 @@ def test_the_panel_lists_the_services_launched_through_the_api_with_their_status
     order = page.locator(f"{lab.PANEL} .kd-service").evaluate_all(
         "(rows) => rows.map((r) => r.dataset.name)"
     )
-    assert order == listed(api, "alice") and set(order) == {"from-api", "files"}
+    assert order == listed(api, "alice") and set(order) == {"from-api", "files", "cache"}
     assert page.locator(f"{lab.PANEL} .kd-empty").first.is_hidden()
     dashboard = page.locator(f"{lab.PANEL} a.kd-dashboard-link")
     assert dashboard.inner_text() == "Open the dashboard"

@@ -42,14 +42,19 @@ async def user(manager):
 
 
 def labelled(kube, ns, selector):
-    """Every object of the allowed kinds in ``ns`` that matches ``selector``."""
+    """Every object of the allowed kinds in ``ns`` that matches ``selector`` and that a
+    launch made (not the pods its workloads' controllers made)."""
     dyn = DynamicClient(kube)
     found = []
     for api_version, kind in ALLOWED:
         items = dyn.resources.get(api_version=api_version, kind=kind).get(
             namespace=ns, label_selector=selector
         )
-        found += [f"{kind}/{i.metadata.name}" for i in items.items]
+        found += [
+            f"{kind}/{i.metadata.name}"
+            for i in items.items
+            if not (kind == "Pod" and i.metadata.ownerReferences)
+        ]
     return found
 
 

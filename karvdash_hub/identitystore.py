@@ -129,16 +129,18 @@ class IdentityStore(Configurable):
     @contextmanager
     def _db(self):
         path = Path(self.db_file)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        new = not path.exists()
+        first = not getattr(self, "_prepared", False)
+        if first:  # once per process: the folder, the file's mode, WAL (kept by the file)
+            path.parent.mkdir(parents=True, exist_ok=True)
+        new = first and not path.exists()
+        # timeout: sqlite's busy handler waits up to 10 s for the other process's write
         with closing(sqlite3.connect(path, timeout=10, isolation_level=None)) as db:
             if new:
                 path.chmod(0o600)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA busy_timeout=10000")
-            if not getattr(self, "_schema_made", False):
+            if first:
+                db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(SCHEMA)
-                self._schema_made = True
+                self._prepared = True
             db.row_factory = sqlite3.Row
             yield db
 

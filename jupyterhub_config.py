@@ -382,11 +382,13 @@ c.JupyterHub.load_roles = [
             *(["access:services!service=identity"] if identity_on else []),
         ],
     },
-    # the service asks the hub who users are (to check admins)
+    # the service asks the hub who users are (to check admins), and makes (and revokes)
+    # the API tokens of services whose template has 'api: true' (the hub gives a token
+    # no more than its user's own permissions; karvdash_hub/hubtokens.py)
     {
         "name": "karvdash-dashboard",
         "services": ["karvdash"],
-        "scopes": ["read:users", "list:users"],
+        "scopes": ["read:users", "list:users", "tokens"],
     },
 ]
 if identity_on:

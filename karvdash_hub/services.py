@@ -24,9 +24,9 @@ from datetime import UTC, datetime
 
 from kubernetes_asyncio.client.exceptions import ApiException
 from kubernetes_asyncio.dynamic.exceptions import ResourceNotFoundError
-from traitlets import Bool, Dict, Instance, Integer, List, Unicode, default
+from traitlets import Any, Bool, Dict, Instance, Integer, List, Unicode, default
 
-from . import kube
+from . import kube, serviceapi
 from .errors import ApiError
 from .kube import api_message
 from .parts import HasParts
@@ -116,6 +116,9 @@ class ServiceManager(HasParts):
     )
 
     templates = Instance(TemplateStore)
+    #: API tokens and URL of services with ``api: true`` (karvdash_hub.serviceapi)
+    hub_tokens = Any(None, allow_none=True)
+    api_url = Unicode("")
 
     @default("templates")
     def _default_templates(self):
@@ -189,6 +192,8 @@ class ServiceManager(HasParts):
             raise ApiError("bad-variables", err.message, where=err.where) from None
         except policy.PolicyError as err:
             raise ApiError("template-not-allowed", str(err), violations=err.violations) from None
+        if template.api:
+            objects = serviceapi.attach(self, objects, name)
         env = environment.environment(
             system["NAMESPACE"], registry=self.installation.registry, service=name
         )
@@ -199,11 +204,10 @@ class ServiceManager(HasParts):
         objects = policy.inject(objects, self.labels(username, name, template.id), env, annotations)
         objects = self.exposure.decorate(objects, system["HOSTNAME"], template.auth)
         final = rendering.resolve(template, {**values, "NAME": name}, system)
+        values_json = json.dumps(rendering.recorded(template, final), sort_keys=True)
         for obj in objects:  # the launch's values, on the service's own Service
             if obj["kind"] == "Service" and obj["metadata"]["name"] == name:
-                obj["metadata"]["annotations"][status.VALUES_ANNOTATION] = json.dumps(
-                    rendering.recorded(template, final), sort_keys=True
-                )
+                obj["metadata"]["annotations"][status.VALUES_ANNOTATION] = values_json
         return sorted(objects, key=lambda o: _order(o["kind"]))
 
     def exposes(self, template) -> bool:
@@ -262,11 +266,15 @@ class ServiceManager(HasParts):
             resources = await self._resources(dyn, objects)
             if not await self._dry_run(dyn, ns, template, name, username, objects, resources):
                 continue  # the name (or its address) is taken: try another
+            objects, token_id = await serviceapi.grant(self, template, username, name, objects)
             try:
                 await kube.create_all_or_rollback(
                     dyn, ns, zip(resources, objects, strict=True), field_manager="karvdash"
                 )
-            except ApiException as err:
+            except BaseException as err:
+                await serviceapi.release(self, username, token_id)
+                if not isinstance(err, ApiException):
+                    raise
                 if err.status == 409 and not template.singleton:
                     continue  # lost a race for the name: try another
                 if err.status == 409:
@@ -373,6 +381,7 @@ class ServiceManager(HasParts):
         ns = self.provisioner.namespace(username)
         dyn = await self.provisioner.client()
         selector = f"{MANAGED},{SERVICE_LABEL}={name}"
+        await serviceapi.revoke(self, dyn, ns, username, selector)  # before deleting
         deleted = []
         kinds = policy.ALLOWED_KINDS | self.extra_kinds
         for api_version, kind in sorted(kinds, key=lambda k: -_order(k[1])):

@@ -86,6 +86,8 @@ class Template:
     variables: list[Variable]
     objects: list[dict]
     source: str = field(repr=False, default="")
+    #: its pods get KARVDASH_API_URL and a token for the owner's dashboard access
+    api: bool = False
     #: the hidden system variables it is given (Karvdash 2.x files: those it declares)
     system_names: tuple[str, ...] = HIDDEN_VARIABLES
     #: variables declared without a type (their whole-field numbers become numbers)
@@ -113,6 +115,7 @@ class Template:
             "description": self.description,
             "singleton": self.singleton,
             "auth": self.auth,
+            "api": self.api,
             "variables": [v.to_dict() for v in self.user_variables],
             **({"warnings": list(self.warnings)} if self.warnings else {}),
         }
@@ -155,6 +158,7 @@ def parse(text: str, template_id: str) -> Template:
         raise TemplateError("'description' must be text", where)
     singleton = _boolean(head.get("singleton", False), f"{where}.singleton")
     auth = _boolean(head.get("auth", True), f"{where}.auth")
+    api = _boolean(head.get("api", False), f"{where}.api")
     variables, system, untyped = _variables(head.get("variables", []), where)
     if system:
         warnings.append(
@@ -168,6 +172,7 @@ def parse(text: str, template_id: str) -> Template:
         description=description.strip(),
         singleton=singleton,
         auth=auth,
+        api=api,
         variables=variables,
         objects=objects,
         source=text,

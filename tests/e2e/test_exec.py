@@ -25,7 +25,9 @@ def real_node(real_cluster) -> dict:
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory, real_kubeconfig, real_node):
-    h = HubProcess(tmp_path_factory.mktemp("exechub"), real_kubeconfig)
+    # notebooks "auto": the hub and the dashboard listen where the node's pods reach them
+    # (a service with API access calls the dashboard from its pod)
+    h = HubProcess(tmp_path_factory.mktemp("exechub"), real_kubeconfig, notebooks="auto")
     yield h
     h.stop()
 
@@ -119,3 +121,46 @@ def test_the_service_page_runs_a_command(as_user, hub, hello, shots):
     assert "exit 0" in page.inner_text(".karvdash-run-result")
     assert not watch.errors and not watch.dialogs
     page.locator("section:has(#karvdash-run-form)").screenshot(path=str(shots / "service-run.png"))
+
+
+CALL_API = (
+    "import json, os, urllib.request;"
+    "r = urllib.request.Request(os.environ['KARVDASH_API_URL'] + 'services',"
+    " headers={'Authorization': 'token ' + os.environ['KARVDASH_API_TOKEN']});"
+    "print(sorted(s['name'] for s in json.load(urllib.request.urlopen(r, timeout=20))))"
+)
+
+
+def test_a_service_with_api_access_calls_the_api_from_its_pod(api, hello):
+    """``api: true``: the pod has the API's URL and its owner's token, and reaches the
+    dashboard with them from the real node."""
+    from pathlib import Path
+
+    import yaml
+
+    import karvdash_hub
+
+    path = Path(karvdash_hub.__file__).parent / "catalogue" / "hello-kubernetes.template.yaml"
+    docs = list(yaml.safe_load_all(path.read_text()))
+    docs[0] = {**docs[0], "name": "Hello with API access", "api": True}
+    docs = [d for d in docs if d.get("kind") != "Ingress"]
+    text = yaml.safe_dump_all(docs, sort_keys=False)
+    r = api["alice"]("POST", "templates", json={"data": text, "id": "hello-api"})
+    assert r.status_code == 201, r.text
+    r = api["alice"](
+        "POST", "services", json={"template": "hello-api", "variables": {"NAME": "caller"}}
+    )
+    assert r.status_code == 201, r.text
+    try:
+        wait_for(
+            lambda: api["alice"]("GET", "services/caller").json()["status"]["ready"] >= 1,
+            240,
+            "caller ready on the real node",
+            interval=1,
+        )
+        (result,) = run(api, "alice", {"command": ["python3", "-c", CALL_API]}, "caller").json()
+        assert result["exit_code"] == 0, result
+        assert result["output"].strip() == "['caller', 'runner']"
+    finally:
+        api["alice"]("DELETE", "services/caller")
+        api["alice"]("DELETE", "templates/hello-api")

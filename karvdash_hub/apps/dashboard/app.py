@@ -20,6 +20,7 @@ from traitlets import Float, Unicode
 from ... import __version__
 from ...branding import Branding
 from ...filestore import FileStore
+from ...hubtokens import HubTokens
 from ...identitystore import IdentityStore
 from ...imagestore import ImageStore
 from ...inspection import ServiceInspector
@@ -125,6 +126,8 @@ class DashboardApp(ServiceApp):
             provisioner=provisioner,
             installation=installation,
             templates=TemplateStore(provisioner),
+            hub_tokens=HubTokens(hub_auth.api_url, hub_auth.api_token),
+            api_url=installation.api_url_from_hub(hub_auth.api_url),
         )
         renderer = Renderer(
             Branding(parent=self).template_vars(),

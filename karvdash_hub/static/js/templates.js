@@ -34,6 +34,7 @@ function card(t) {
         ),
         el("p", { class: "card-text karvdash-description", text: t.description || "" }),
         t.singleton ? el("p", { class: "card-text small text-body-secondary", text: "Runs once per user." }) : null,
+        t.api ? el("p", { class: "card-text small text-body-secondary", text: "Uses the dashboard's API as you." }) : null,
       ),
       el(
         "div",

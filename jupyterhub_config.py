@@ -44,6 +44,7 @@ import sys
 from pathlib import Path
 
 import karvdash_hub
+from karvdash_hub.hub.configmerge import add_role, add_service, set_default
 
 c = get_config()
 
@@ -64,8 +65,12 @@ state.mkdir(parents=True, exist_ok=True)
 
 # -- the hub -------------------------------------------------------------------------
 c.JupyterHub.template_paths = [karvdash_hub.TEMPLATES]
-c.JupyterHub.db_url = os.environ.get("KARVDASH_DB_URL", f"sqlite:///{state / 'jupyterhub.sqlite'}")
-c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
+# what a chart set (Zero to JupyterHub's hub.db, its cookie secret) is kept; see
+# karvdash_hub/hub/configmerge.py
+if os.environ.get("KARVDASH_DB_URL"):
+    c.JupyterHub.db_url = os.environ["KARVDASH_DB_URL"]
+set_default(c.JupyterHub, "db_url", f"sqlite:///{state / 'jupyterhub.sqlite'}")
+set_default(c.JupyterHub, "cookie_secret_file", str(state / "jupyterhub_cookie_secret"))
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 60
 
@@ -76,33 +81,53 @@ if os.environ.get("KARVDASH_LOGO"):
     c.Branding.logo_file = os.environ["KARVDASH_LOGO"]
 
 # -- accounts ------------------------------------------------------------------------
+# the authenticator is Karvdash's (it provisions at login); its settings are defaults
+# that a chart's hub.config may have set otherwise, and admin_users adds 'admin'
 auth = os.environ.get("KARVDASH_AUTH", "native")
-c.Authenticator.admin_users = {"admin"}
+c.Authenticator.admin_users = {"admin", *(c.Authenticator.get("admin_users") or ())}
 if auth == "native":
     c.JupyterHub.authenticator_class = "karvdash-native"
     # the native authenticator itself refuses users an admin has not approved
-    c.Authenticator.allow_all = True
-    c.NativeAuthenticator.open_signup = False
-    c.NativeAuthenticator.minimum_password_length = 8
-    c.NativeAuthenticator.check_common_password = True
-    c.NativeAuthenticator.allowed_failed_logins = 5
-    c.NativeAuthenticator.seconds_before_next_try = 60
+    set_default(c.Authenticator, "allow_all", True)
+    for key, value in [
+        ("open_signup", False),
+        ("minimum_password_length", 8),
+        ("check_common_password", True),
+        ("allowed_failed_logins", 5),
+        ("seconds_before_next_try", 60),
+    ]:
+        set_default(c.NativeAuthenticator, key, value)
     c.KarvdashNativeAuthenticator.admin_password = os.environ.get("KARVDASH_ADMIN_PASSWORD", "")
     c.KarvdashNativeAuthenticator.admin_password_file = str(state / "admin-password")
 elif auth == "generic-oauth":
     # an upstream identity provider; see docs/technical-overview.md
     c.JupyterHub.authenticator_class = "karvdash-generic-oauth"
-    c.GenericOAuthenticator.client_id = os.environ["KARVDASH_OAUTH_CLIENT_ID"]
-    c.GenericOAuthenticator.client_secret = os.environ["KARVDASH_OAUTH_CLIENT_SECRET"]
-    c.GenericOAuthenticator.oauth_callback_url = os.environ["KARVDASH_OAUTH_CALLBACK_URL"]
-    c.GenericOAuthenticator.authorize_url = os.environ["KARVDASH_OAUTH_AUTHORIZE_URL"]
-    c.GenericOAuthenticator.token_url = os.environ["KARVDASH_OAUTH_TOKEN_URL"]
-    c.GenericOAuthenticator.userdata_url = os.environ["KARVDASH_OAUTH_USERDATA_URL"]
-    c.GenericOAuthenticator.username_claim = os.environ.get(
-        "KARVDASH_OAUTH_USERNAME_CLAIM", "preferred_username"
-    )
-    c.GenericOAuthenticator.scope = ["openid", "profile", "email"]
-    c.GenericOAuthenticator.allow_all = True
+    # each variable given sets its trait; those not given leave the hub's configuration's
+    for key, variable in [
+        ("client_id", "CLIENT_ID"),
+        ("client_secret", "CLIENT_SECRET"),
+        ("oauth_callback_url", "CALLBACK_URL"),
+        ("authorize_url", "AUTHORIZE_URL"),
+        ("token_url", "TOKEN_URL"),
+        ("userdata_url", "USERDATA_URL"),
+        ("username_claim", "USERNAME_CLAIM"),
+    ]:
+        if os.environ.get(f"KARVDASH_OAUTH_{variable}"):
+            c.GenericOAuthenticator[key] = os.environ[f"KARVDASH_OAUTH_{variable}"]
+    set_default(c.GenericOAuthenticator, "username_claim", "preferred_username")
+    set_default(c.GenericOAuthenticator, "scope", ["openid", "profile", "email"])
+    set_default(c.GenericOAuthenticator, "allow_all", True)
+    missing = [
+        k
+        for k in ("client_id", "authorize_url", "token_url", "userdata_url")
+        if not c.GenericOAuthenticator.get(k)
+    ]
+    if missing:
+        raise ValueError(
+            "KARVDASH_AUTH=generic-oauth needs the upstream provider's "
+            + ", ".join(f"GenericOAuthenticator.{k}" for k in missing)
+            + " (KARVDASH_OAUTH_* variables, or the hub's configuration)"
+        )
 else:
     raise ValueError(f"KARVDASH_AUTH must be 'native' or 'generic-oauth', not {auth!r}")
 
@@ -177,6 +202,13 @@ if mode == "local":
 elif mode == "kubernetes":
     c.Provisioner.kubeconfig = os.environ.get("KARVDASH_KUBECONFIG", "")
     hub_namespace = os.environ.get("POD_NAMESPACE", "jupyterhub")
+    # pods of karvdash-<user> namespaces reach the hub and the proxy by fully qualified
+    # names (the chart's short 'hub' resolves only in the hub's own namespace)
+    cluster_domain = os.environ.get("KARVDASH_CLUSTER_DOMAIN", "cluster.local")
+    in_cluster = f"{hub_namespace}.svc.{cluster_domain}"
+    c.JupyterHub.hub_connect_url = (
+        f"http://hub.{in_cluster}:{os.environ.get('HUB_SERVICE_PORT', '8081')}"
+    )
     if not os.environ.get("KARVDASH_INGRESS_NAMESPACES"):
         c.Provisioner.ingress_namespaces = [hub_namespace]
     c.Provisioner.private_volume = json.loads(os.environ["KARVDASH_PRIVATE_VOLUME"])
@@ -200,15 +232,18 @@ else:
 # hub at start to a file (owner-only) wherever those settings were made
 shared_config = state / "karvdash-dashboard-config.json"
 c.KarvdashAccountsMixin.dashboard_config_file = str(shared_config)
+# where the proxy reaches the hub's services: loopback, or the hub's Service
+service_host = local_host if mode == "local" else f"hub.{in_cluster}"
 dashboard_port = int(os.environ.get("KARVDASH_DASHBOARD_PORT", "0")) or (
     int(os.environ.get("KARVDASH_PORT", "8000")) + 3 if mode == "local" else 10101
 )
-c.JupyterHub.services = [
+add_service(
+    c,
     {
         "name": "karvdash",
         # the proxy reaches it here; in a cluster, through the hub's Service (add the
         # port to hub.service.extraPorts) while it listens on every address
-        "url": f"http://{local_host if mode == 'local' else 'hub'}:{dashboard_port}",
+        "url": f"http://{service_host}:{dashboard_port}",
         "command": [
             sys.executable,
             "-m",
@@ -227,8 +262,8 @@ c.JupyterHub.services = [
         "oauth_no_confirm": True,
         # its pages are in every page's navigation, not in the hub's Services menu
         "display": False,
-    }
-]
+    },
+)
 c.DashboardApp.ip = local_host if mode == "local" else "0.0.0.0"
 # browsers stay logged in to the dashboard service across restarts
 c.DashboardApp.cookie_secret_file = str(state / "karvdash_dashboard_cookie_secret")
@@ -257,7 +292,8 @@ if mode == "local" and not registry:
         c.Installation.registry = f"127.0.0.1:{registry_port}"
         c.Installation.registry_api_url = f"http://127.0.0.1:{registry_port}"
         hub_port = os.environ.get("KARVDASH_PORT", "8000")
-        c.JupyterHub.services.append(
+        add_service(
+            c,
             {
                 "name": "registry",
                 "command": [
@@ -271,7 +307,7 @@ if mode == "local" and not registry:
                     f"--realm=http://127.0.0.1:{hub_port}/services/karvdash/registry/token",
                 ],
                 "display": False,
-            }
+            },
         )
     else:
         print("[karvdash] no registry: Debian's docker-registry is not installed")
@@ -305,7 +341,7 @@ if mode == "local" and local_host != "127.0.0.1":
 else:
     local_api = f"http://127.0.0.1:{os.environ.get('KARVDASH_PORT', '8000')}/services/karvdash/api/"
 c.Installation.api_url = os.environ.get("KARVDASH_API_URL") or (
-    local_api if mode == "local" else "http://proxy-public/services/karvdash/api/"
+    local_api if mode == "local" else f"http://proxy-public.{in_cluster}/services/karvdash/api/"
 )
 # the user's server token may call the dashboard service as its owner (karvdashctl,
 # the JupyterLab extension and the widgets use it)
@@ -357,10 +393,11 @@ elif identity_on:
             }
         ),
     )
-    c.JupyterHub.services.append(
+    add_service(
+        c,
         {
             "name": "identity",
-            "url": f"http://{local_host if mode == 'local' else 'hub'}:{identity_port}",
+            "url": f"http://{service_host}:{identity_port}",
             "command": [
                 sys.executable,
                 "-m",
@@ -370,9 +407,10 @@ elif identity_on:
             ],
             "oauth_no_confirm": True,
             "display": False,
-        }
+        },
     )
-c.JupyterHub.load_roles = [
+# roles are added to the chart's (the culler's, hub.loadRoles), merged by name
+for role in [
     # every user may use the dashboard service (it decides what is theirs)
     {
         "name": "user",
@@ -390,9 +428,8 @@ c.JupyterHub.load_roles = [
         "services": ["karvdash"],
         "scopes": ["read:users", "list:users", "tokens"],
     },
-]
+]:
+    add_role(c, role)
 if identity_on:
     # the identity service reads who a user is (name, created, groups, admin)
-    c.JupyterHub.load_roles.append(
-        {"name": "karvdash-identity", "services": ["identity"], "scopes": ["read:users"]}
-    )
+    add_role(c, {"name": "karvdash-identity", "services": ["identity"], "scopes": ["read:users"]})

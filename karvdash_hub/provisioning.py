@@ -1,8 +1,6 @@
-"""Provisioning: what each user owns in Kubernetes, made to exist and removed.
-
-The objects themselves are :mod:`karvdash_hub.rules.objects` (namespace, service account,
-bindings, quota, limits, network policy) and :mod:`karvdash_hub.rules.storage` (the
-private and shared volumes and claims); this class only orchestrates them:
+"""Provisioning: what each user owns in Kubernetes, made to exist and removed. The objects
+are :mod:`karvdash_hub.rules.objects` and :mod:`karvdash_hub.rules.storage`; this class
+only orchestrates them:
 
 - :meth:`Provisioner.ensure` writes every object with server-side apply under the field
   manager ``karvdash``: idempotent and safe when called concurrently for one user or
@@ -39,9 +37,7 @@ class _Terminating(Exception): ...
 
 class Provisioner(LoggingConfigurable):
     """Creates, updates and deletes the per-user objects of Karvdash (``c.Provisioner``).
-
-    Made by whoever needs it with ``parent=``: the hub's authenticator (and through it
-    the spawners), the dashboard app, the service manager."""
+    Made with ``parent=`` by the hub's authenticator, the dashboard app, the service manager."""
 
     namespace_prefix = Unicode(
         "karvdash",
@@ -56,8 +52,8 @@ class Provisioner(LoggingConfigurable):
     pod_security_enforce = Unicode(
         "baseline",
         config=True,
-        help="Pod Security Standard enforced in user namespaces (privileged, baseline or"
-        " restricted): pods that violate it are rejected by the API server.",
+        help="Pod Security Standard enforced in user namespaces (privileged, baseline,"
+        " restricted).",
     )
     pod_security_warn = Unicode(
         "restricted",
@@ -72,17 +68,15 @@ class Provisioner(LoggingConfigurable):
     hub_service_account = Unicode(
         "",
         config=True,
-        help="The hub's ServiceAccount as 'namespace/name'. When set, it is bound to the"
-        " 'admin' ClusterRole in each user namespace (RoleBinding 'karvdash-hub-admin'),"
-        " so that the hub needs no cluster-wide write access to pods, services or"
-        " secrets.",
+        help="The hub's ServiceAccount as 'namespace/name': bound to 'admin' in each user"
+        " namespace (RoleBinding 'karvdash-hub-admin'), so that the hub needs no"
+        " cluster-wide write access to pods, services or secrets.",
     )
     user_cluster_role = Unicode(
         "admin",
         config=True,
-        help="ClusterRole bound to the user's ServiceAccount, in the user's namespace only."
-        " The built-in 'admin' lets the user's pods manage what is in the namespace"
-        " but not the namespace itself, its quota or anything outside it.",
+        help="ClusterRole bound to the user's ServiceAccount in the user's namespace only"
+        " ('admin': what is in the namespace, not it, its quota or anything outside).",
     )
     resource_quota = Dict(
         config=True,
@@ -96,9 +90,8 @@ class Provisioner(LoggingConfigurable):
 
     limit_range = List(
         config=True,
-        help="'limits' of each user namespace's LimitRange, as in the Kubernetes API;"
-        " the defaults give containers that set nothing a modest request and limit, so"
-        " that the quota can count them. Empty: no LimitRange.",
+        help="'limits' of each user namespace's LimitRange, as in the Kubernetes API (by"
+        " default a modest request and limit, so that the quota counts every container).",
     )
 
     @default("limit_range")
@@ -111,12 +104,18 @@ class Provisioner(LoggingConfigurable):
         help="Namespaces whose pods may connect to pods in user namespaces, besides the"
         " user's own: the hub's and proxy's, and the ingress controller's.",
     )
+    blocked_egress = List(
+        Unicode(),
+        ["169.254.169.254/32", "fd00:ec2::254/128"],
+        config=True,
+        help="CIDRs that pods in user namespaces may not connect to (by default the cloud"
+        " instance metadata address). Empty: none.",
+    )
     private_volume = Dict(
         config=True,
-        help="Volume source of the private file domain, in Kubernetes API form:"
-        " {'hostPath': {'path': '/srv/karvdash/private'}} or"
-        " {'nfs': {'server': 'nfs.example.org', 'path': '/exports/private'}}. Each user's"
-        " PersistentVolume points at '<path>/<user>'.",
+        help="Volume source of the private file domain, in Kubernetes API form ({'nfs':"
+        " {'server': 'nfs.example.org', 'path': '/exports/private'}} or a hostPath); each"
+        " user's PersistentVolume points at '<path>/<user>'.",
     )
     shared_volume = Dict(
         config=True,

@@ -11,7 +11,7 @@ spawner) or a launched service's pods:
 | KARVDASH_REGISTRY | the private registry | when the installation has one |
 | KARVDASH_API_URL | the dashboard's REST API | the user's server; services with ``api: true`` |
 | KARVDASH_SERVICE | the service's name | a launched service's pods |
-| KARVDASH_API_TOKEN | the owner's token for the API only | services with ``api: true`` (``rules.apiaccess``) |
+| KARVDASH_API_TOKEN | the owner's token for the API only | services with ``api: true`` |
 
 Pure: the values are given; nothing is read from the process environment.
 """

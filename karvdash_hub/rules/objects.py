@@ -72,6 +72,8 @@ class NamespaceSettings:
     resource_quota: dict = field(default_factory=dict)
     limit_range: list = field(default_factory=list)
     ingress_namespaces: tuple[str, ...] = ()
+    #: CIDRs pods may not connect to (the instance metadata address)
+    blocked_egress: tuple[str, ...] = ()
     #: the image pull Secret the namespace's accounts use, or '' for none
     pull_secret: str = ""
 
@@ -104,20 +106,32 @@ def namespace_object(username: str, s: NamespaceSettings) -> dict:
     }
 
 
-def network_policy(meta: dict, ingress_namespaces) -> dict:
+def network_policy(meta: dict, ingress_namespaces, blocked_egress=()) -> dict:
+    """In: the namespace's own pods and those of ``ingress_namespaces``. Out: anywhere
+    but ``blocked_egress`` (other users' pods refuse it on their side)."""
     allowed = [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": other}}}
         for other in ingress_namespaces
     ]
+    spec = {
+        "podSelector": {},
+        "policyTypes": ["Ingress"],
+        "ingress": [{"from": [{"podSelector": {}}, *allowed]}],
+    }
+    if blocked_egress:
+        v6 = [c for c in blocked_egress if ":" in c]
+        v4 = [c for c in blocked_egress if ":" not in c]
+        spec["policyTypes"].append("Egress")
+        spec["egress"] = [
+            {"to": [{"namespaceSelector": {}}]},  # every pod (DNS, the user's, services)
+            {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", **({"except": v4} if v4 else {})}}]},
+            {"to": [{"ipBlock": {"cidr": "::/0", **({"except": v6} if v6 else {})}}]},
+        ]
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": {"name": ISOLATION_POLICY, **meta},
-        "spec": {
-            "podSelector": {},
-            "policyTypes": ["Ingress"],
-            "ingress": [{"from": [{"podSelector": {}}, *allowed]}],
-        },
+        "spec": spec,
     }
 
 
@@ -143,7 +157,7 @@ def user_objects(username: str, s: NamespaceSettings) -> list[dict]:
             ns,
             s.service_account,
         ),
-        network_policy(meta, s.ingress_namespaces),
+        network_policy(meta, s.ingress_namespaces, s.blocked_egress),
     ]
     if s.pull_secret:
         # the pods of templates that name no account pull with the user's rights too

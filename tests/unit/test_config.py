@@ -73,10 +73,14 @@ def test_the_cluster_switch_uses_the_kubernetes_spawner_and_configured_volumes(
     assert c.Provisioner.kubeconfig == ""  # in-cluster
     assert c.Provisioner.hub_service_account == "lab/hub"
     assert c.Provisioner.ingress_namespaces == ["lab"]
-    assert c.JupyterHub.services[0]["url"] == "http://hub:10101"
+    # user servers in other namespaces reach the hub and the proxy by full names
+    assert c.JupyterHub.services[0]["url"] == "http://hub.lab.svc.cluster.local:10101"
+    assert c.JupyterHub.hub_connect_url == "http://hub.lab.svc.cluster.local:8081"
     assert c.DashboardApp.ip == "0.0.0.0"
     assert c.Installation.domain == "lab.example.org"
-    assert c.Installation.api_url == "http://proxy-public/services/karvdash/api/"
+    assert (
+        c.Installation.api_url == "http://proxy-public.lab.svc.cluster.local/services/karvdash/api/"
+    )
 
 
 @pytest.mark.parametrize(
@@ -222,3 +226,85 @@ def test_the_identity_service_is_off_unless_switched_on(monkeypatch, tmp_path):
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
     assert "karvdash-identity" not in roles
     assert "access:services!service=identity" not in roles["user"]["scopes"]
+
+
+#: what Zero to JupyterHub's own jupyterhub_config.py has set when its hub.extraConfig
+#: runs Karvdash's file (the culler, hub.services, hub.loadRoles, hub.db, hub.config)
+CHART = """
+c = get_config()
+c.JupyterHub.services = [
+    {"name": "cull-idle", "command": ["python3", "-m", "jupyterhub_idle_culler"]},
+    {"name": "grafana", "url": "http://grafana", "api_token": "x"},
+]
+c.JupyterHub.load_roles = [
+    {"name": "jupyterhub-idle-culler", "services": ["cull-idle"], "scopes": ["list:users"]},
+    {"name": "user", "scopes": ["self", "read:groups"]},
+]
+c.JupyterHub.db_url = "postgresql://hub@db/jupyterhub"
+c.JupyterHub.authenticator_class = "dummy"
+c.Authenticator.admin_users = {"ops"}
+c.NativeAuthenticator.minimum_password_length = 14
+c.GenericOAuthenticator.client_id = "from-hub-config"
+c.GenericOAuthenticator.authorize_url = "https://sso.example.org/auth"
+c.GenericOAuthenticator.token_url = "https://sso.example.org/token"
+c.GenericOAuthenticator.userdata_url = "https://sso.example.org/userinfo"
+c.GenericOAuthenticator.client_secret = "s"
+# hub.extraConfig, as helm-values.yaml has it
+from karvdash_hub.hub.configmerge import load_into
+load_into(c, %r)
+"""
+
+
+def load_in_chart(monkeypatch, tmp_path, **env):
+    private = {"nfs": {"server": "nfs.example.org", "path": "/exports/private"}}
+    chart = tmp_path / "z2jh_config.py"
+    chart.write_text(CHART % str(CONFIG))
+    env = {
+        "KARVDASH_MODE": "kubernetes",
+        "POD_NAMESPACE": "karvdash",
+        "KARVDASH_PRIVATE_VOLUME": json.dumps(private),
+        "KARVDASH_SHARED_VOLUME": json.dumps(private),
+        **env,
+    }
+    for key in list(os.environ):
+        if key.startswith("KARVDASH_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("KARVDASH_STATE_DIR", str(tmp_path))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return PyFileConfigLoader(chart.name, path=str(tmp_path)).load_config()
+
+
+def test_the_charts_services_roles_database_and_authenticator_settings_are_kept(
+    monkeypatch, tmp_path
+):
+    c = load_in_chart(monkeypatch, tmp_path)
+    services = [s["name"] for s in c.JupyterHub.services]
+    assert services == ["cull-idle", "grafana", "karvdash"]
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert roles["jupyterhub-idle-culler"]["services"] == ["cull-idle"]
+    assert roles["user"]["scopes"] == ["self", "read:groups", "access:services!service=karvdash"]
+    assert "karvdash-dashboard" in roles
+    assert c.JupyterHub.db_url == "postgresql://hub@db/jupyterhub"
+    assert "cookie_secret_file" in c.JupyterHub  # the chart sets none: Karvdash's
+    # Karvdash's authenticator (it provisions at login), the chart's settings of it
+    assert c.JupyterHub.authenticator_class == "karvdash-native"
+    assert c.NativeAuthenticator.minimum_password_length == 14
+    assert c.NativeAuthenticator.allowed_failed_logins == 5  # unset there: Karvdash's
+    assert c.Authenticator.admin_users == {"ops", "admin"}
+
+
+def test_upstream_login_settings_from_the_chart_are_enough(monkeypatch, tmp_path):
+    c = load_in_chart(monkeypatch, tmp_path, KARVDASH_AUTH="generic-oauth")
+    assert c.JupyterHub.authenticator_class == "karvdash-generic-oauth"
+    assert c.GenericOAuthenticator.client_id == "from-hub-config"
+    assert c.GenericOAuthenticator.username_claim == "preferred_username"
+    c = load_in_chart(
+        monkeypatch, tmp_path, KARVDASH_AUTH="generic-oauth", KARVDASH_OAUTH_CLIENT_ID="env"
+    )
+    assert c.GenericOAuthenticator.client_id == "env"  # a variable given wins
+
+
+def test_upstream_login_without_its_endpoints_stops_the_hub_saying_which(monkeypatch, tmp_path):
+    with pytest.raises(ValueError, match=r"GenericOAuthenticator\.client_id"):
+        load(monkeypatch, tmp_path, KARVDASH_AUTH="generic-oauth")

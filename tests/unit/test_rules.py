@@ -88,6 +88,19 @@ def test_without_quota_limits_or_hub_account_those_objects_are_absent():
     ]
     (rule,) = objs[3]["spec"]["ingress"]
     assert rule["from"] == [{"podSelector": {}}]
+    assert objs[3]["spec"]["policyTypes"] == ["Ingress"]  # nothing blocked: no egress rule
+
+
+def test_egress_goes_anywhere_but_the_blocked_addresses():
+    settings = objects.NamespaceSettings(blocked_egress=("169.254.169.254/32", "fd00:ec2::254/128"))
+    policy = next(
+        o for o in objects.user_objects("alice", settings) if o["kind"] == "NetworkPolicy"
+    )
+    assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    pods, v4, v6 = policy["spec"]["egress"]
+    assert pods == {"to": [{"namespaceSelector": {}}]}
+    assert v4["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}]
+    assert v6["to"] == [{"ipBlock": {"cidr": "::/0", "except": ["fd00:ec2::254/128"]}}]
 
 
 def test_a_namespace_is_owned_only_with_the_label_and_the_exact_user():

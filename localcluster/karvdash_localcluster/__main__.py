@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .cluster import LocalCluster
 from .errors import ClusterError
-from .gobuild import bin_dir, build, build_node, node_bin_dir, pinned_versions
+from .gobuild import bin_dir, build, build_helm, build_node, node_bin_dir, pinned_versions
 from .nodemode import MODES, default_node, read_node_info
 from .processes import running_pids
 
@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             print(build())
             if not args.no_node:
                 print(build_node())
+            print(build_helm())
         except ClusterError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1

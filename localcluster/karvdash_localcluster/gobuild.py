@@ -12,7 +12,9 @@ Two Go modules, each built into a folder of its own:
   client-go, grpc, otel) must not move the Kubernetes pin's, and so that a change of its
   pins does not rebuild the control plane;
 - the ingress's, ``localcluster/ingress/``: Caddy (:func:`build_ingress`), for the same
-  reasons a module of its own.
+  reasons a module of its own;
+- helm's, ``localcluster/helm/``: helm v4 (:func:`build_helm`), which the chart tests
+  render Karvdash's own chart with.
 
 The cache lives outside the repository, under ``~/.cache/karvdash/localcluster/<key>/bin``
 (``$KARVDASH_CACHE`` or ``$XDG_CACHE_HOME`` move it); a key depends only on its module's
@@ -38,6 +40,8 @@ NODE_MODULE_DIR = GO_MODULE_DIR / "node"
 INGRESS_MODULE_DIR = GO_MODULE_DIR / "ingress"
 #: command name -> Go package of the ingress's module, built by :func:`build_ingress`
 INGRESS_COMMANDS = {"caddy": "github.com/caddyserver/caddy/v2/cmd/caddy"}
+HELM_MODULE_DIR = GO_MODULE_DIR / "helm"
+HELM_COMMANDS = {"helm": "helm.sh/helm/v4/cmd/helm"}
 
 #: command name -> Go package, built by :func:`build`
 COMMANDS = {
@@ -82,6 +86,7 @@ VERSIONED = {
     "github.com/containernetworking/plugins": "cni-plugins",
     "sigs.k8s.io/cri-tools": "cri-tools",
     "github.com/caddyserver/caddy/v2": "caddy",
+    "helm.sh/helm/v4": "helm",
 }
 
 
@@ -136,6 +141,8 @@ def _ldflags(module_dir: Path) -> str:
         ]
     elif v.get("containerd"):
         stamps = [f"github.com/containerd/containerd/v2/version.Version={v['containerd']}"]
+    elif v.get("helm"):
+        stamps = [f"helm.sh/helm/v4/internal/version.version={v['helm']}"]
     return " ".join(["-s", "-w", *(f"-X {stamp}" for stamp in stamps)])
 
 
@@ -171,6 +178,14 @@ def build_ingress(module_dir: Path = INGRESS_MODULE_DIR, verbose: bool = True) -
     """Build Caddy, the local cluster's ingress proxy, into the cache, if not there yet."""
     what = f"the ingress (caddy {pinned_versions(module_dir).get('caddy')})"
     return _build(module_dir, INGRESS_COMMANDS, ingress_bin_dir(module_dir), what, "1-3", verbose)
+
+
+def build_helm(module_dir: Path = HELM_MODULE_DIR, verbose: bool = True) -> Path:
+    """Build helm into the cache, if not there yet; the path of the binary."""
+    version = pinned_versions(module_dir).get("helm", "unknown")
+    digest = _digest(module_dir, NODE_KEY_FILES, HELM_COMMANDS)
+    target = cache_root() / "localcluster" / f"helm-{version}-{digest}" / "bin"
+    return _build(module_dir, HELM_COMMANDS, target, f"helm {version}", "2-4", verbose) / "helm"
 
 
 def bin_dir(module_dir: Path = GO_MODULE_DIR) -> Path:

@@ -291,7 +291,19 @@ def _stage(recipe: Recipe, work: Path) -> None:
         pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "wheel", "--quiet"]
         if local:
             rootfs.run([*pip, "--no-deps", "-w", str(wheels), *local], "pip wheel")
-        names = [w.name.split("-")[0] for w in sorted(wheels.glob("*.whl"))]
+        # pure-Python dependencies PyPI has only as source: wheels built here, at the
+        # development venv's version (the image's pip then takes no source at all)
+        sdists = [f"{n}=={importlib.metadata.version(n)}" for n in recipe.pip.get("sdists", [])]
+        if sdists:
+            rootfs.run(
+                [*pip, "--no-deps", "--no-binary=:all:", "-w", str(wheels), *sdists], "pip wheel"
+            )
+        built = {n.lower() for n in recipe.pip.get("sdists", [])}
+        names = [
+            w.name.split("-")[0]
+            for w in sorted(wheels.glob("*.whl"))
+            if w.name.split("-")[0].lower() not in built
+        ]
         (wheels / "requirements.txt").write_text("\n".join(pip_requirements(recipe) + names))
 
 

@@ -54,8 +54,10 @@ def mmdebstrap(recipe: Recipe, rootfs: Path, work: Path, log: Log) -> None:
     s = recipe.suite
     cmd += [s, str(rootfs), f"deb {MIRROR} {s} main", f"deb {MIRROR} {s}-updates main"]
     cmd.append(f"deb {SECURITY} {s}-security main")
-    # what the recipes' hooks may use: the host's Python (its pip and pip cache), the date
+    # what the recipes' hooks may use: the host's Python (its pip and pip cache), the date,
+    # the repository (for the files a recipe lists in its inputs)
     env = dict(os.environ, KARVDASH_PYTHON=sys.executable)
+    env["KARVDASH_REPO"] = str(Path(__file__).resolve().parents[2])  # its named inputs
     env["SOURCE_DATE_EPOCH"] = str(SOURCE_DATE_EPOCH)
     run(cmd, f"mmdebstrap ({recipe.name})", log=log, env=env)
 

@@ -209,6 +209,8 @@ elif mode == "kubernetes":
     c.JupyterHub.hub_connect_url = (
         f"http://hub.{in_cluster}:{os.environ.get('HUB_SERVICE_PORT', '8081')}"
     )
+    # JupyterHub binds to the connect URL's host unless told otherwise (the chart tells it)
+    set_default(c.JupyterHub, "hub_bind_url", "http://:8081")
     if not os.environ.get("KARVDASH_INGRESS_NAMESPACES"):
         c.Provisioner.ingress_namespaces = [hub_namespace]
     c.Provisioner.private_volume = json.loads(os.environ["KARVDASH_PRIVATE_VOLUME"])

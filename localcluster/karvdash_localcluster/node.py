@@ -16,6 +16,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from .cluster import LocalCluster
 
 #: the node's processes, in the order they start (they stop in reverse)
-PARTS = ("containerd", "coredns", "kubelet", "kube-proxy", "kube-router")
+PARTS = ("containerd", "coredns", "kubelet", "kube-proxy", "kube-router", "apiserver-forward")
 
 #: the kubelet and kube-proxy come from the control plane's build
 CONTROL_PLANE_PARTS = ("kubelet", "kube-proxy")
@@ -200,7 +201,9 @@ class RealNode:
         (etc / "Corefile").write_text(
             cfg.corefile(etc / "coredns.kubeconfig", self.ports["coredns-ready"])
         )
-        for path, obj in cfg.rbac_objects() + cfg.kube_dns_objects():
+        api_port = self.cluster.ports["apiserver"]
+        objects = cfg.rbac_objects() + cfg.kube_dns_objects()
+        for path, obj in objects + cfg.kubernetes_endpoint_objects(api_port):
             status, _ = self.cluster.request("GET", f"{path}/{obj['metadata']['name']}")
             if status == 200:
                 continue
@@ -271,6 +274,18 @@ class RealNode:
             env=self._env(),
         )
         spawn("kubelet", self._kubelet_args(), env=self._env())
+        # pods reach the API server (https://kubernetes.default.svc) through this
+        api_port = self.cluster.ports["apiserver"]
+        spawn(
+            "apiserver-forward",
+            [
+                sys.executable,
+                "-m",
+                "karvdash_localcluster.apiforward",
+                f"--listen={cfg.NODE_IP}:{api_port}",
+                f"--to=127.0.0.1:{api_port}",
+            ],
+        )
         spawn(
             "kube-proxy",
             ["kube-proxy", f"--config={etc / 'kube-proxy.yaml'}", "--v=1"],

@@ -295,6 +295,28 @@ def kube_dns_objects() -> list[tuple[str, dict]]:
     ]
 
 
+def kubernetes_endpoint_objects(port: int) -> list[tuple[str, dict]]:
+    """The ``kubernetes`` Service's endpoint: the API server's forwarder on the node's
+    address (:mod:`.apiforward`; the API server itself keeps no endpoints of its own,
+    ``--endpoint-reconciler-type=none``)."""
+    slice_ = {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": "kubernetes-host",
+            "namespace": "default",
+            "labels": {
+                "kubernetes.io/service-name": "kubernetes",
+                "endpointslice.kubernetes.io/managed-by": "karvdash-localcluster",
+            },
+        },
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": [NODE_IP], "conditions": {"ready": True}}],
+        "ports": [{"name": "https", "protocol": "TCP", "port": port}],
+    }
+    return [("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", slice_)]
+
+
 def rbac_objects() -> list[tuple[str, dict]]:
     """Read access for CoreDNS and kube-router (client certificates of their own)."""
     role = {

@@ -11,7 +11,11 @@ the chart documents (no third-party chart is copied into the repository):
   this machine's volumes, the registry off and ``POD_NAMESPACE``, ``/srv/jupyterhub``)
   and Service ``hub`` (8081, and the dashboard's 10101 from ``hub.service.extraPorts``);
 - Deployment ``proxy`` (configurable-http-proxy from the hub image) and Services
-  ``proxy-api`` and ``proxy-public``.
+  ``proxy-api`` and ``proxy-public``;
+- the chart's NetworkPolicies of the hub and the proxy: their own rules (pods labelled
+  ``hub.jupyter.org/network-access-*``) and the values' ``hub.networkPolicy.ingress`` and
+  ``proxy.chp.networkPolicy.ingress``, so that what lets user namespaces in is the
+  values' own rules.
 """
 
 from __future__ import annotations
@@ -106,6 +110,7 @@ def hub_objects(hub_image: str, singleuser_image: str, files: Path) -> list[dict
     }
     labels = {"app": "jupyterhub", "component": "hub"}
     proxy_labels = {"app": "jupyterhub", "component": "proxy"}
+    access = "hub.jupyter.org/network-access-"
     meta = {"namespace": NAMESPACE}
     hub = {
         "apiVersion": "apps/v1",
@@ -116,7 +121,7 @@ def hub_objects(hub_image: str, singleuser_image: str, files: Path) -> list[dict
             "strategy": {"type": "Recreate"},
             "selector": {"matchLabels": labels},
             "template": {
-                "metadata": {"labels": labels},
+                "metadata": {"labels": {**labels, f"{access}proxy-api": "true"}},
                 "spec": {
                     "serviceAccountName": "hub",
                     "securityContext": {"fsGroup": 100},
@@ -163,7 +168,7 @@ def hub_objects(hub_image: str, singleuser_image: str, files: Path) -> list[dict
             "replicas": 1,
             "selector": {"matchLabels": proxy_labels},
             "template": {
-                "metadata": {"labels": proxy_labels},
+                "metadata": {"labels": {**proxy_labels, f"{access}hub": "true"}},
                 "spec": {
                     "containers": [
                         {
@@ -200,7 +205,38 @@ def hub_objects(hub_image: str, singleuser_image: str, files: Path) -> list[dict
             },
         }
 
+    def policy(name, selector, own, extra):
+        return {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": name, **meta},
+            "spec": {
+                "podSelector": {"matchLabels": selector},
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    *(
+                        {"ports": [{"port": port}], "from": [{"podSelector": {"matchLabels": who}}]}
+                        for port, who in own
+                    ),
+                    *extra,
+                ],
+            },
+        }
+
+    chp = values["proxy"]["chp"]["networkPolicy"]["ingress"]
     return [
+        policy(
+            "hub",
+            labels,
+            [(8081, {f"{access}hub": "true"})],
+            values["hub"]["networkPolicy"]["ingress"],
+        ),
+        policy(
+            "proxy",
+            proxy_labels,
+            [(8000, {f"{access}proxy-http": "true"}), (8001, {f"{access}proxy-api": "true"})],
+            chp,
+        ),
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "hub", **meta}},
         {
             "apiVersion": "v1",

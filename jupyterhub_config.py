@@ -62,6 +62,8 @@ def _read_json(path: Path) -> dict:
 
 state = Path(os.environ.get("KARVDASH_STATE_DIR", here / ".karvdash")).resolve()
 state.mkdir(parents=True, exist_ok=True)
+# every process the hub starts carries it (what a crashed run left is found by it)
+os.environ["KARVDASH_STATE_DIR"] = str(state)
 
 # -- the hub -------------------------------------------------------------------------
 c.JupyterHub.template_paths = [karvdash_hub.TEMPLATES]
@@ -150,6 +152,17 @@ if mode == "local":
         f"http://127.0.0.1:{int(os.environ.get('KARVDASH_PROXY_API_PORT', '0')) or port + 2}"
     )
     c.ConfigurableHTTPProxy.auth_token = secrets.token_hex(32)
+    # what a crashed run left (its proxy, dashboard, registry) is stopped, and the proxy
+    # dies with this hub, whatever kills it (karvdash_hub/lifecycle.py)
+    from karvdash_hub.lifecycle import clean_stale
+
+    clean_stale(state)
+    c.ConfigurableHTTPProxy.command = [
+        sys.executable,
+        "-m",
+        "karvdash_hub.lifecycle",
+        "configurable-http-proxy",
+    ]
     c.Provisioner.kubeconfig = os.environ.get("KARVDASH_KUBECONFIG") or str(
         state / "cluster" / "kubeconfig"
     )
@@ -308,6 +321,7 @@ if mode == "local" and not registry:
                     f"--key-file={state / 'registry-token.key'}",
                     f"--realm=http://127.0.0.1:{hub_port}/services/karvdash/registry/token",
                 ],
+                "environment": {"KARVDASH_STATE_DIR": str(state)},
                 "display": False,
             },
         )
@@ -408,6 +422,7 @@ elif identity_on:
                 str(identity_config),
             ],
             "oauth_no_confirm": True,
+            "environment": {"KARVDASH_STATE_DIR": str(state)},
             "display": False,
         },
     )

@@ -27,6 +27,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from . import lifecycle
 from .registryauth import RegistryAuth
 
 
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     # REGISTRY_* variables would override the file
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
     sys.stdout.flush()
+    lifecycle.die_with_parent()  # docker-registry stops when the hub dies
     os.execve(found, [found, "serve", str(path)], env)
 
 

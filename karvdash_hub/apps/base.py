@@ -30,6 +30,7 @@ from tornado.log import app_log
 from traitlets import Unicode
 from traitlets.config import Application
 
+from .. import lifecycle
 from ..errors import ApiError
 from ..kube import api_message
 from ..secretfile import write_private
@@ -209,6 +210,8 @@ class ServiceApp(Application):
         return secret
 
     def start(self):
+        if os.environ.get("JUPYTERHUB_SERVICE_URL"):
+            lifecycle.die_with_parent()  # started by the hub: stop when it dies
         url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
         # bodies are streamed to disk (uploads) in pieces of up to 1 MiB: fewer, larger
         # writes than tornado's 64 KiB, and memory stays at a piece per request

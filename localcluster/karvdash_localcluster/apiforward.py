@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import signal
 import socket
+import sys
 
 #: Linux's IP_FREEBIND: bind the node's address before its bridge exists (the first pod
 #: makes it)
@@ -56,6 +57,17 @@ async def serve(listen: tuple[str, int], target: tuple[str, int]) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with server:
         await stop.wait()
+
+
+def start(cluster) -> None:
+    """Start the forwarder as one of ``cluster``'s processes (the real node's)."""
+    from .nodeconfig import NODE_IP
+
+    port = cluster.ports["apiserver"]
+    args = [f"--listen={NODE_IP}:{port}", f"--to=127.0.0.1:{port}"]
+    cluster._spawn(
+        "apiserver-forward", [sys.executable, "-m", "karvdash_localcluster.apiforward", *args]
+    )
 
 
 def _address(text: str) -> tuple[str, int]:

@@ -1,7 +1,5 @@
-"""The real node: containerd, the kubelet, kube-proxy, CoreDNS and kube-router on this
-machine, so that pods really run.
-
-Started by :class:`~.cluster.LocalCluster` after the control plane (mode ``real``), from
+"""The real node: containerd, the kubelet, kube-proxy, CoreDNS, kube-router (and the API
+server's forwarder, :mod:`.apiforward`) on this machine, so that pods really run. Started by :class:`~.cluster.LocalCluster` after the control plane (mode ``real``), from
 the binaries of :func:`~.gobuild.build` (kubelet, kube-proxy) and :func:`~.gobuild.build_node`
 (containerd, shim, ctr, crictl, CoreDNS, kube-router, CNI plugins), with Debian's runc,
 iptables, ipset and conntrack. Its files live under ``<state>/node``: containerd's root
@@ -16,14 +14,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import apiforward, nodehost
 from . import nodeconfig as cfg
-from . import nodehost
 from .errors import ClusterError, log
 from .gobuild import NODE_COMMANDS
 from .pki import make_node_pki
@@ -201,9 +198,8 @@ class RealNode:
         (etc / "Corefile").write_text(
             cfg.corefile(etc / "coredns.kubeconfig", self.ports["coredns-ready"])
         )
-        api_port = self.cluster.ports["apiserver"]
-        objects = cfg.rbac_objects() + cfg.kube_dns_objects()
-        for path, obj in objects + cfg.kubernetes_endpoint_objects(api_port):
+        api = cfg.kubernetes_endpoint_objects(self.cluster.ports["apiserver"])
+        for path, obj in cfg.rbac_objects() + cfg.kube_dns_objects() + api:
             status, _ = self.cluster.request("GET", f"{path}/{obj['metadata']['name']}")
             if status == 200:
                 continue
@@ -274,18 +270,7 @@ class RealNode:
             env=self._env(),
         )
         spawn("kubelet", self._kubelet_args(), env=self._env())
-        # pods reach the API server (https://kubernetes.default.svc) through this
-        api_port = self.cluster.ports["apiserver"]
-        spawn(
-            "apiserver-forward",
-            [
-                sys.executable,
-                "-m",
-                "karvdash_localcluster.apiforward",
-                f"--listen={cfg.NODE_IP}:{api_port}",
-                f"--to=127.0.0.1:{api_port}",
-            ],
-        )
+        apiforward.start(self.cluster)  # pods reach https://kubernetes.default.svc
         spawn(
             "kube-proxy",
             ["kube-proxy", f"--config={etc / 'kube-proxy.yaml'}", "--v=1"],

@@ -5,9 +5,8 @@ user's namespace (Kubernetes is the source of truth; nothing else is stored).
 
 - Launch renders the template on parsed objects, checks the policy, injects storage,
   labels and environment, validates every object with a server-side dry run, then
-  creates them all; if any creation fails, everything created is deleted again and the
-  error is returned (all or nothing). A NAME already taken gets a random suffix; a
-  singleton template cannot run twice for the same user.
+  creates them all; if any creation fails, everything created is deleted again (or, the
+  API server gone, later: :mod:`.launchstate`). A taken NAME gets a random suffix.
 - List reads by label selector in the user's namespace only, so it costs the same
   whatever else the cluster holds.
 - Stop deletes every object labelled with the service.
@@ -26,7 +25,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from kubernetes_asyncio.dynamic.exceptions import ResourceNotFoundError
 from traitlets import Any, Bool, Dict, Instance, Integer, List, Unicode, default
 
-from . import kube, serviceapi
+from . import kube, launchstate, serviceapi
 from .errors import ApiError
 from .kube import api_message
 from .parts import HasParts
@@ -39,22 +38,10 @@ TEMPLATE_LABEL = status.TEMPLATE_LABEL
 HOST_LABEL = exposure.HOST_LABEL
 #: creation order: the Service first (its name is the lock on NAME), the Ingress last
 ORDER = [
-    "Service",
-    "ServiceAccount",
-    "Role",
-    "RoleBinding",
-    "Secret",
-    "ConfigMap",
-    "PersistentVolumeClaim",
-    "Deployment",
-    "StatefulSet",
-    "Pod",
-    "Job",
-    "CronJob",
-    "PodDisruptionBudget",
-    "HorizontalPodAutoscaler",
-    "Ingress",
-]
+    "Service", "ServiceAccount", "Role", "RoleBinding", "Secret", "ConfigMap",
+    "PersistentVolumeClaim", "Deployment", "StatefulSet", "Pod", "Job", "CronJob",
+    "PodDisruptionBudget", "HorizontalPodAutoscaler", "Ingress",
+]  # fmt: skip
 MAX_ATTEMPTS = 8
 MANAGED = "app.kubernetes.io/managed-by=karvdash"
 
@@ -208,6 +195,7 @@ class ServiceManager(HasParts):
         for obj in objects:  # the launch's values, on the service's own Service
             if obj["kind"] == "Service" and obj["metadata"]["name"] == name:
                 obj["metadata"]["annotations"][status.VALUES_ANNOTATION] = values_json
+        launchstate.mark(objects, name)  # until every object exists
         return sorted(objects, key=lambda o: _order(o["kind"]))
 
     def exposes(self, template) -> bool:
@@ -249,7 +237,13 @@ class ServiceManager(HasParts):
             raise ApiError("bad-variables", "variables must be a mapping of names to values")
         template = await self.templates.get(username, template_id)
         ns = await self.provisioner.ensure_exists(username)
-        if template.singleton and await self._instances(ns, template.id):
+        found = await self._instances(ns)  # failed launches' leftovers go first
+        stale = launchstate.leftovers(self, username, found)
+        await launchstate.collect(self, username, stale)
+        of_template = [
+            s for s in found if s["metadata"]["labels"].get(TEMPLATE_LABEL) == template.id
+        ]
+        if template.singleton and {s["metadata"]["name"] for s in of_template} - set(stale):
             raise ApiError(
                 "singleton",
                 f"'{template.name}' runs once per user and you already run it; stop it first",
@@ -284,6 +278,7 @@ class ServiceManager(HasParts):
                     f"the cluster refused {policy.describe(err.failed_object)}:"
                     f" {api_message(err)}; nothing was left behind",
                 ) from None
+            await launchstate.completed(dyn, ns, name)
             return self._launched(template, name, username, ns, objects)
         raise ApiError("name-taken", f"could not find a free name like '{desired}'; choose one")
 
@@ -340,14 +335,10 @@ class ServiceManager(HasParts):
             )
         return launched
 
-    async def _instances(self, ns: str, template_id: str) -> list:
+    async def _instances(self, ns: str) -> list[dict]:
         dyn = await self.provisioner.client()
-        found = await dyn.get(
-            await kube.resource(dyn, "v1", "Service"),
-            namespace=ns,
-            label_selector=f"{TEMPLATE_LABEL}={template_id},{SERVICE_LABEL}",
-        )
-        return found.items
+        res = await kube.resource(dyn, "v1", "Service")
+        return await kube.list_items(dyn, res, ns, label_selector=f"{MANAGED},{SERVICE_LABEL}")
 
     async def list(self, username: str) -> list[dict]:
         """The user's services with their status (:mod:`karvdash_hub.rules.status`)."""
@@ -372,6 +363,9 @@ class ServiceManager(HasParts):
             if err.status == 404:
                 return []
             raise
+        stale = launchstate.leftovers(self, username, services)  # deleted, not listed
+        launchstate.collect_later(self, username, stale)
+        services = [s for s in services if s["metadata"]["name"] not in stale]
         return status.services(services, pods, ingresses, events, self.url_scheme, self.url_port)
 
     async def stop(self, username: str, name: str) -> dict:

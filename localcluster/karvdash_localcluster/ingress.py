@@ -207,8 +207,8 @@ def run(kubeconfig: str, admin: str, options: str) -> None:
             if text != loaded:
                 load(admin, text)
                 loaded = text
-        except (client.ApiException, OSError, urllib.error.URLError) as err:
-            print(f"ingress: {err}", file=sys.stderr, flush=True)
+        except Exception as err:  # the API server or Caddy away for a moment: try again
+            print(f"ingress: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
         time.sleep(1)
 
 

@@ -1,11 +1,10 @@
 """The real node: containerd, the kubelet, kube-proxy, CoreDNS, kube-router (and the API
-server's forwarder, :mod:`.apiforward`) on this machine, so that pods really run. Started by :class:`~.cluster.LocalCluster` after the control plane (mode ``real``), from
-the binaries of :func:`~.gobuild.build` (kubelet, kube-proxy) and :func:`~.gobuild.build_node`
+server's forwarder, :mod:`.apiforward`) on this machine, so that pods really run. Started
+by :class:`~.cluster.LocalCluster` after the control plane (mode ``real``), from the
+binaries of :func:`~.gobuild.build` (kubelet, kube-proxy) and :func:`~.gobuild.build_node`
 (containerd, shim, ctr, crictl, CoreDNS, kube-router, CNI plugins), with Debian's runc,
-iptables, ipset and conntrack. Its files live under ``<state>/node``: containerd's root
-(images, kept between starts) and everything else (wiped at each start). What it changes
-on the host is undone by :func:`~.nodehost.cleanup` (see :mod:`.nodehost`).
-"""
+iptables, ipset, conntrack. Its files are under ``<state>/node``: containerd's root (images,
+kept) and the rest (wiped at each start); :func:`~.nodehost.cleanup` undoes its host changes."""
 
 from __future__ import annotations
 

@@ -114,8 +114,8 @@ def run(kubeconfig: str, root: Path) -> None:
                     release(core)
                 else:
                     provision(core, event["object"], root)
-        except (client.ApiException, OSError) as err:
-            print(f"storage: {err}", file=sys.stderr, flush=True)
+        except Exception as err:  # the API server away (killed, restarting): try again
+            print(f"storage: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
             time.sleep(1)
 
 

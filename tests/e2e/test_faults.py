@@ -1,0 +1,170 @@
+"""The API server dies, for real (its process killed), while the dashboard works: clients
+get a clear 503, and once it is back nothing is half-made: a launch is complete or absent,
+a deletion finishes when it is tried again. A control plane of this module's own, so that
+killing its API server touches no other test."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import pytest
+from karvdash_localcluster import LocalCluster
+from kubernetes import client, config
+from support.cluster import wait_for
+from support.hub import HubProcess
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+COUNT = 60  # ConfigMaps: a launch (and a deletion) long enough to be cut in the middle
+BULK = (
+    "kind: Template\nname: Bulk\nauth: false\nvariables:\n- name: NAME\n  default: bulk\n"
+    "---\napiVersion: v1\nkind: Service\nmetadata: {name: $NAME}\nspec: {ports: [{port: 80}]}\n"
+    + "".join(
+        f"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: $NAME-c{i}}}\ndata: {{i: x}}\n"
+        for i in range(COUNT)
+    )
+)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    lc = LocalCluster(tmp_path_factory.mktemp("faultcluster"), node="kwok")
+    lc.start()
+    yield lc
+    lc.stop()
+
+
+@pytest.fixture(scope="module")
+def kube(cluster):
+    api = config.new_client_from_config(config_file=str(cluster.kubeconfig))
+    yield api
+    api.close()
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory, cluster):
+    h = HubProcess(tmp_path_factory.mktemp("faulthub"), cluster.kubeconfig)
+    yield h
+    h.stop()
+
+
+@pytest.fixture(scope="module")
+def bulk(api):
+    r = api["alice"]("POST", "templates", json={"data": BULK, "id": "bulk"})
+    assert r.status_code == 201, r.text
+    return "bulk"
+
+
+def kill_apiserver(cluster) -> None:
+    proc = cluster.processes["kube-apiserver"]
+    proc.send_signal(signal.SIGSTOP)  # at once: no request in flight finishes
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def start_apiserver(cluster) -> None:
+    # the launcher's own steps (LocalCluster.start runs them): the same flags and state
+    cluster._start_apiserver()
+    cluster._wait_ready(60)
+
+
+def config_maps(kube, ns: str, name: str) -> int:
+    found = client.CoreV1Api(kube).list_namespaced_config_map(
+        ns, label_selector=f"karvdash.io/service={name}"
+    )
+    return len(found.items)
+
+
+def in_background(call) -> dict:
+    result: dict = {}
+    thread = threading.Thread(target=lambda: result.update(r=call()), daemon=True)
+    thread.start()
+    result["thread"] = thread
+    return result
+
+
+def test_with_the_api_server_down_the_api_answers_503(api, hub, cluster, bulk):
+    assert api["alice"]("GET", "services").status_code == 200  # her namespace exists
+    kill_apiserver(cluster)
+    try:
+        for method, path, body in [
+            ("GET", "services", None),
+            ("POST", "services", {"template": "bulk"}),
+            ("DELETE", "services/bulk", None),
+            ("GET", "namespace", None),
+        ]:
+            r = api["alice"](method, path, json=body)
+            assert r.status_code == 503, (path, r.status_code, r.text)
+            assert (
+                r.json()["reason"] == "cluster-unreachable" and "try again" in r.json()["message"]
+            )
+    finally:
+        start_apiserver(cluster)
+    assert api["alice"]("GET", "services").json() == []
+
+
+def test_a_launch_cut_by_the_api_server_is_absent_once_it_returns(api, hub, cluster, kube, bulk):
+    ns = hub.namespace("alice")
+    core = client.CoreV1Api(kube)
+    launch = in_background(lambda: api["alice"]("POST", "services", json={"template": "bulk"}))
+    wait_for(
+        lambda: any(s.metadata.name == "bulk" for s in core.list_namespaced_service(ns).items),
+        30,
+        "the launch's first object",
+        0.005,
+    )
+    kill_apiserver(cluster)
+    launch["thread"].join(60)
+    try:
+        r = launch["r"]
+        assert r.status_code == 503, r.text  # not a 500, and not done
+    finally:
+        start_apiserver(cluster)
+    made = config_maps(kube, ns, "bulk")
+    print(f"the launch was cut after {made} of {COUNT} ConfigMaps")
+    assert made < COUNT  # it really was cut in the middle
+    # absent for the user at once, and its objects deleted
+    assert "bulk" not in {s["name"] for s in api["alice"]("GET", "services").json()}
+    wait_for(lambda: config_maps(kube, ns, "bulk") == 0, 60, "the leftovers deleted", 0.5)
+    assert not any(s.metadata.name == "bulk" for s in core.list_namespaced_service(ns).items)
+    again = api["alice"]("POST", "services", json={"template": "bulk"})
+    assert again.status_code == 201 and again.json()["name"] == "bulk", again.text
+
+
+def test_a_deletion_cut_by_the_api_server_finishes_when_tried_again(api, hub, cluster, kube, bulk):
+    ns = hub.namespace("alice")
+    if "bulk" not in {s["name"] for s in api["alice"]("GET", "services").json()}:
+        assert api["alice"]("POST", "services", json={"template": "bulk"}).status_code == 201
+    deletion = in_background(lambda: api["alice"]("DELETE", "services/bulk"))
+    wait_for(lambda: config_maps(kube, ns, "bulk") < COUNT, 30, "the deletion started", 0.005)
+    kill_apiserver(cluster)
+    deletion["thread"].join(60)
+    try:
+        assert deletion["r"].status_code == 503, deletion["r"].text
+    finally:
+        start_apiserver(cluster)
+    left = config_maps(kube, ns, "bulk")
+    print(f"the deletion was cut with {left} of {COUNT} ConfigMaps left")
+    assert "bulk" in {s["name"] for s in api["alice"]("GET", "services").json()}  # still there
+    r = api["alice"]("DELETE", "services/bulk")
+    assert r.status_code == 200, r.text
+    assert config_maps(kube, ns, "bulk") == 0
+    assert api["alice"]("GET", "services").json() == []
+
+
+def test_with_the_registry_down_only_images_answer_503_until_the_hub_restarts_it(api, hub):
+    from support.parts import need_registry
+
+    from karvdash_hub.lifecycle import stale_processes
+
+    need_registry()
+    (registry,) = [p for p, c in stale_processes(hub.state) if "docker-registry" in c]
+    os.kill(registry, signal.SIGKILL)
+    r = api["alice"]("GET", "images")
+    assert r.status_code == 503 and r.json()["reason"] == "registry-unavailable", r.text
+    assert api["alice"]("GET", "services").status_code == 200
+    assert api["alice"]("GET", "templates").status_code == 200
+    # JupyterHub starts its managed service again (its poll: about 30 s)
+    wait_for(lambda: api["alice"]("GET", "images").status_code == 200, 90, "the registry back", 1)

@@ -6,8 +6,6 @@ nothing of the working tree but what the recipe names."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import textwrap
 from importlib.metadata import version
 from pathlib import Path
@@ -17,7 +15,7 @@ import yaml
 from karvdash_localcluster import images
 from karvdash_localcluster.errors import ClusterError
 from support.box import Box
-from support.parts import missing_part
+from support.parts import need_image_tools
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
 
@@ -26,11 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def hub_image() -> str:
-    for tool in ("mmdebstrap", "umoci", "skopeo", "unshare", "nsenter", "npm"):
-        if shutil.which(tool) is None:
-            missing_part(f"{tool} (apt-get install mmdebstrap umoci skopeo; npm)")
-    if os.geteuid() != 0:
-        missing_part("root (building images and running them in namespaces need it)")
+    need_image_tools("npm")
     name = next(n for n in images.recipes() if n.startswith("karvdash/hub:"))
     try:
         images.build_image(images.select([name])[0], log=lambda _: None)

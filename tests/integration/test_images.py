@@ -11,9 +11,7 @@ like a probe or ``kubectl exec``. The real node runs the same images as pods.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import signal
 import subprocess
 import textwrap
@@ -26,7 +24,7 @@ from karvdash_localcluster import images
 from karvdash_localcluster.errors import ClusterError
 from karvdash_localcluster.registry import SystemRegistry
 from support.box import Box, built
-from support.parts import missing_part
+from support.parts import missing_part, need_image_tools
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(2400)]
 
@@ -41,11 +39,7 @@ SMALL = [
 
 
 def _tools() -> None:
-    for tool in ("mmdebstrap", "umoci", "skopeo", "docker-registry", "unshare", "nsenter"):
-        if shutil.which(tool) is None:
-            missing_part(f"{tool} (apt-get install mmdebstrap umoci skopeo docker-registry)")
-    if os.geteuid() != 0:
-        missing_part("root (building images and running them in namespaces need it)")
+    need_image_tools("docker-registry")
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,17 @@ def need_registry() -> None:
         missing_part("Debian's docker-registry and skopeo (apt-get install docker-registry skopeo)")
 
 
+def need_image_tools(*more: str) -> None:
+    """What building images and running them in namespaces needs: Debian's tools, root."""
+    import shutil
+
+    for tool in ("mmdebstrap", "umoci", "skopeo", "unshare", "nsenter", *more):
+        if shutil.which(tool) is None:
+            missing_part(f"{tool} (apt-get install mmdebstrap umoci skopeo docker-registry)")
+    if os.geteuid() != 0:
+        missing_part("root (building images and running them in namespaces need it)")
+
+
 def real_node_with(real_cluster, images: list[str]) -> dict:
     """The real cluster's node.json facts, its registry holding ``images`` (built here
     when missing); a machine without a real node fails on CI and skips elsewhere."""

@@ -14,14 +14,15 @@ from traitlets.config.loader import PyFileConfigLoader
 CONFIG = Path(__file__).resolve().parents[2] / "jupyterhub_config.py"
 
 
-def load(monkeypatch, tmp_path, **env):
+def load(monkeypatch, tmp_path, config: Path = CONFIG, **env):
+    """The configuration file loaded with exactly these KARVDASH_* variables."""
     for key in list(os.environ):
         if key.startswith("KARVDASH_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("KARVDASH_STATE_DIR", str(tmp_path))
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    return PyFileConfigLoader(CONFIG.name, path=str(CONFIG.parent)).load_config()
+    return PyFileConfigLoader(config.name, path=str(config.parent)).load_config()
 
 
 def test_the_embedded_default_runs_everything_on_this_machine(monkeypatch, tmp_path):
@@ -266,13 +267,7 @@ def load_in_chart(monkeypatch, tmp_path, **env):
         "KARVDASH_SHARED_VOLUME": json.dumps(private),
         **env,
     }
-    for key in list(os.environ):
-        if key.startswith("KARVDASH_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("KARVDASH_STATE_DIR", str(tmp_path))
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return PyFileConfigLoader(chart.name, path=str(tmp_path)).load_config()
+    return load(monkeypatch, tmp_path, config=chart, **env)
 
 
 def test_the_charts_services_roles_database_and_authenticator_settings_are_kept(

@@ -224,6 +224,8 @@ elif mode == "kubernetes":
     )
     # JupyterHub binds to the connect URL's host unless told otherwise (the chart tells it)
     set_default(c.JupyterHub, "hub_bind_url", "http://:8081")
+    # users' servers are pods: they keep running while the hub restarts (an upgrade)
+    set_default(c.JupyterHub, "cleanup_servers", False)
     if not os.environ.get("KARVDASH_INGRESS_NAMESPACES"):
         c.Provisioner.ingress_namespaces = [hub_namespace]
     c.Provisioner.private_volume = json.loads(os.environ["KARVDASH_PRIVATE_VOLUME"])

@@ -8,10 +8,12 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 
 import pytest
 from karvdash_localcluster import LocalCluster
 from kubernetes import client, config
+from support.browser import Api
 from support.cluster import wait_for
 from support.hub import HubProcess
 
@@ -168,3 +170,62 @@ def test_with_the_registry_down_only_images_answer_503_until_the_hub_restarts_it
     assert api["alice"]("GET", "templates").status_code == 200
     # JupyterHub starts its managed service again (its poll: about 30 s)
     wait_for(lambda: api["alice"]("GET", "images").status_code == 200, 90, "the registry back", 1)
+
+
+def test_a_restarted_hub_finds_the_services_again(api, hub, tokens, kubeconfig):
+    r = api["alice"]("POST", "services", json={"template": "redis", "variables": {"NAME": "kept"}})
+    assert r.status_code == 201, r.text
+    before = {s["name"]: s for s in api["alice"]("GET", "services").json()}
+    hub.stop()
+    again = HubProcess(hub.state, kubeconfig)  # the same state folder: users, tokens
+    try:
+        after = {s["name"]: s for s in Api(again, tokens["alice"])("GET", "services").json()}
+        assert after.keys() == before.keys() and after["kept"]["template"] == "redis"
+        assert Api(again, tokens["alice"])("DELETE", "services/kept").status_code == 200
+    finally:
+        again.stop()
+
+
+def test_etcd_restarted_under_load_recovers_without_a_hand(tmp_path, cluster, kube, kubeconfig):
+    """Launches keep coming while etcd is killed and started again: some fail with a 503,
+    and afterwards every service is whole, the leftovers are gone, launches work."""
+    from support.browser import approve, token_for
+
+    h = HubProcess(tmp_path / "hub", kubeconfig)
+    try:
+        approve(h, "carol", "carol-secret-9")
+        carol = Api(h, token_for(h, "carol", "carol-secret-9"))
+        codes: list[int] = []
+
+        def load():
+            for i in range(12):
+                body = {"template": "redis", "variables": {"NAME": f"e{i}"}}
+                codes.append(carol("POST", "services", json=body).status_code)
+
+        worker = in_background(load)
+        wait_for(lambda: len(codes) >= 2, 60, "launches under way", 0.05)
+        etcd = cluster.processes["etcd"]
+        etcd.kill()
+        etcd.wait()
+        time.sleep(2)
+        cluster._start_etcd()  # the launcher's own step, same data folder
+        cluster._wait_ready(60)
+        worker["thread"].join(300)
+        print(f"launch answers while etcd restarted: {codes}")
+        assert set(codes) <= {201, 503} and 201 in codes, codes
+        listed = carol("GET", "services").json()
+        ns = h.namespace("carol")
+        wait_for(
+            lambda: all(
+                "karvdash.io/launch" not in (s.metadata.annotations or {})
+                for s in client.CoreV1Api(kube).list_namespaced_service(ns).items
+            ),
+            60,
+            "no incomplete launch left",
+            0.5,
+        )
+        assert len(listed) == codes.count(201)
+        r = carol("POST", "services", json={"template": "redis", "variables": {"NAME": "after"}})
+        assert r.status_code == 201, r.text
+    finally:
+        h.stop()

@@ -84,6 +84,17 @@ def installed(real_cluster, real_kube, tmp_path_factory):
     ip = core.read_namespaced_service("proxy-public", NAMESPACE).spec.cluster_ip
     yield f"http://{ip}"
     core.delete_namespace(NAMESPACE)
+    # what the in-cluster hub made for its users (prefix "karvdash"): their namespaces
+    # and the volumes of their files
+    for namespace in core.list_namespace(
+        label_selector="app.kubernetes.io/managed-by=karvdash"
+    ).items:
+        if namespace.metadata.name.startswith(f"{NAMESPACE}-"):
+            core.delete_namespace(namespace.metadata.name)
+    for volume in core.list_persistent_volume().items:
+        claim = volume.spec.claim_ref
+        if claim and claim.namespace and claim.namespace.startswith(f"{NAMESPACE}-"):
+            core.delete_persistent_volume(volume.metadata.name)
     for res, name, ns in made:
         if ns is None and res.kind not in ("CustomResourceDefinition",):
             try:

@@ -77,6 +77,7 @@ def test_the_cluster_switch_uses_the_kubernetes_spawner_and_configured_volumes(
     # user servers in other namespaces reach the hub and the proxy by full names
     assert c.JupyterHub.services[0]["url"] == "http://hub.lab.svc.cluster.local:10101"
     assert c.JupyterHub.hub_connect_url == "http://hub.lab.svc.cluster.local:8081"
+    assert c.JupyterHub.cleanup_servers is False  # servers outlive a hub restart
     assert c.DashboardApp.ip == "0.0.0.0"
     assert c.Installation.domain == "lab.example.org"
     assert (

@@ -31,7 +31,7 @@ BULK = (
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+def control_plane(tmp_path_factory):
     lc = LocalCluster(tmp_path_factory.mktemp("faultcluster"), node="kwok")
     lc.start()
     yield lc
@@ -39,15 +39,15 @@ def cluster(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def kube(cluster):
-    api = config.new_client_from_config(config_file=str(cluster.kubeconfig))
+def kube(control_plane):
+    api = config.new_client_from_config(config_file=str(control_plane.kubeconfig))
     yield api
     api.close()
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory, cluster):
-    h = HubProcess(tmp_path_factory.mktemp("faulthub"), cluster.kubeconfig)
+def hub(tmp_path_factory, control_plane):
+    h = HubProcess(tmp_path_factory.mktemp("faulthub"), control_plane.kubeconfig)
     yield h
     h.stop()
 
@@ -59,17 +59,17 @@ def bulk(api):
     return "bulk"
 
 
-def kill_apiserver(cluster) -> None:
-    proc = cluster.processes["kube-apiserver"]
+def kill_apiserver(control_plane) -> None:
+    proc = control_plane.processes["kube-apiserver"]
     proc.send_signal(signal.SIGSTOP)  # at once: no request in flight finishes
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
 
 
-def start_apiserver(cluster) -> None:
+def start_apiserver(control_plane) -> None:
     # the launcher's own steps (LocalCluster.start runs them): the same flags and state
-    cluster._start_apiserver()
-    cluster._wait_ready(60)
+    control_plane._start_apiserver()
+    control_plane._wait_ready(60)
 
 
 def config_maps(kube, ns: str, name: str) -> int:
@@ -87,9 +87,9 @@ def in_background(call) -> dict:
     return result
 
 
-def test_with_the_api_server_down_the_api_answers_503(api, hub, cluster, bulk):
+def test_with_the_api_server_down_the_api_answers_503(api, hub, control_plane, bulk):
     assert api["alice"]("GET", "services").status_code == 200  # her namespace exists
-    kill_apiserver(cluster)
+    kill_apiserver(control_plane)
     try:
         for method, path, body in [
             ("GET", "services", None),
@@ -103,11 +103,13 @@ def test_with_the_api_server_down_the_api_answers_503(api, hub, cluster, bulk):
                 r.json()["reason"] == "cluster-unreachable" and "try again" in r.json()["message"]
             )
     finally:
-        start_apiserver(cluster)
+        start_apiserver(control_plane)
     assert api["alice"]("GET", "services").json() == []
 
 
-def test_a_launch_cut_by_the_api_server_is_absent_once_it_returns(api, hub, cluster, kube, bulk):
+def test_a_launch_cut_by_the_api_server_is_absent_once_it_returns(
+    api, hub, control_plane, kube, bulk
+):
     ns = hub.namespace("alice")
     core = client.CoreV1Api(kube)
     launch = in_background(lambda: api["alice"]("POST", "services", json={"template": "bulk"}))
@@ -117,36 +119,45 @@ def test_a_launch_cut_by_the_api_server_is_absent_once_it_returns(api, hub, clus
         "the launch's first object",
         0.005,
     )
-    kill_apiserver(cluster)
+    kill_apiserver(control_plane)
     launch["thread"].join(60)
     try:
         r = launch["r"]
         assert r.status_code == 503, r.text  # not a 500, and not done
     finally:
-        start_apiserver(cluster)
+        start_apiserver(control_plane)
     made = config_maps(kube, ns, "bulk")
     print(f"the launch was cut after {made} of {COUNT} ConfigMaps")
     assert made < COUNT  # it really was cut in the middle
     # absent for the user at once, and its objects deleted
     assert "bulk" not in {s["name"] for s in api["alice"]("GET", "services").json()}
-    wait_for(lambda: config_maps(kube, ns, "bulk") == 0, 60, "the leftovers deleted", 0.5)
-    assert not any(s.metadata.name == "bulk" for s in core.list_namespaced_service(ns).items)
+    wait_for(
+        lambda: (
+            config_maps(kube, ns, "bulk") == 0
+            and not any(s.metadata.name == "bulk" for s in core.list_namespaced_service(ns).items)
+        ),
+        60,
+        "the leftovers deleted",
+        0.5,
+    )
     again = api["alice"]("POST", "services", json={"template": "bulk"})
     assert again.status_code == 201 and again.json()["name"] == "bulk", again.text
 
 
-def test_a_deletion_cut_by_the_api_server_finishes_when_tried_again(api, hub, cluster, kube, bulk):
+def test_a_deletion_cut_by_the_api_server_finishes_when_tried_again(
+    api, hub, control_plane, kube, bulk
+):
     ns = hub.namespace("alice")
     if "bulk" not in {s["name"] for s in api["alice"]("GET", "services").json()}:
         assert api["alice"]("POST", "services", json={"template": "bulk"}).status_code == 201
     deletion = in_background(lambda: api["alice"]("DELETE", "services/bulk"))
     wait_for(lambda: config_maps(kube, ns, "bulk") < COUNT, 30, "the deletion started", 0.005)
-    kill_apiserver(cluster)
+    kill_apiserver(control_plane)
     deletion["thread"].join(60)
     try:
         assert deletion["r"].status_code == 503, deletion["r"].text
     finally:
-        start_apiserver(cluster)
+        start_apiserver(control_plane)
     left = config_maps(kube, ns, "bulk")
     print(f"the deletion was cut with {left} of {COUNT} ConfigMaps left")
     assert "bulk" in {s["name"] for s in api["alice"]("GET", "services").json()}  # still there
@@ -172,12 +183,14 @@ def test_with_the_registry_down_only_images_answer_503_until_the_hub_restarts_it
     wait_for(lambda: api["alice"]("GET", "images").status_code == 200, 90, "the registry back", 1)
 
 
-def test_a_restarted_hub_finds_the_services_again(api, hub, tokens, kubeconfig):
+def test_a_restarted_hub_finds_the_services_again(api, hub, tokens, control_plane):
     r = api["alice"]("POST", "services", json={"template": "redis", "variables": {"NAME": "kept"}})
     assert r.status_code == 201, r.text
     before = {s["name"]: s for s in api["alice"]("GET", "services").json()}
     hub.stop()
-    again = HubProcess(hub.state, kubeconfig)  # the same state folder: users, tokens
+    # the same state folder (users, tokens) and the same namespaces
+    same = {"KARVDASH_NAMESPACE_PREFIX": hub.prefix}
+    again = HubProcess(hub.state, control_plane.kubeconfig, environment=same)
     try:
         after = {s["name"]: s for s in Api(again, tokens["alice"])("GET", "services").json()}
         assert after.keys() == before.keys() and after["kept"]["template"] == "redis"
@@ -186,12 +199,12 @@ def test_a_restarted_hub_finds_the_services_again(api, hub, tokens, kubeconfig):
         again.stop()
 
 
-def test_etcd_restarted_under_load_recovers_without_a_hand(tmp_path, cluster, kube, kubeconfig):
+def test_etcd_restarted_under_load_recovers_without_a_hand(tmp_path, control_plane, kube):
     """Launches keep coming while etcd is killed and started again: some fail with a 503,
     and afterwards every service is whole, the leftovers are gone, launches work."""
     from support.browser import approve, token_for
 
-    h = HubProcess(tmp_path / "hub", kubeconfig)
+    h = HubProcess(tmp_path / "hub", control_plane.kubeconfig)
     try:
         approve(h, "carol", "carol-secret-9")
         carol = Api(h, token_for(h, "carol", "carol-secret-9"))
@@ -204,12 +217,12 @@ def test_etcd_restarted_under_load_recovers_without_a_hand(tmp_path, cluster, ku
 
         worker = in_background(load)
         wait_for(lambda: len(codes) >= 2, 60, "launches under way", 0.05)
-        etcd = cluster.processes["etcd"]
+        etcd = control_plane.processes["etcd"]
         etcd.kill()
         etcd.wait()
         time.sleep(2)
-        cluster._start_etcd()  # the launcher's own step, same data folder
-        cluster._wait_ready(60)
+        control_plane._start_etcd()  # the launcher's own step, same data folder
+        control_plane._wait_ready(60)
         worker["thread"].join(300)
         print(f"launch answers while etcd restarted: {codes}")
         assert set(codes) <= {201, 503} and 201 in codes, codes

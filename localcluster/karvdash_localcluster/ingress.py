@@ -162,20 +162,23 @@ def load(admin: str, text: str) -> None:
 
 
 def read_cluster(api) -> tuple[list[dict], dict, dict]:
+    """The Ingresses, and the Services and EndpointSlices of the namespaces that have
+    Ingresses only: the cost follows what is exposed, not every Service of the cluster."""
     from kubernetes import client
 
     sanitize = api.sanitize_for_serialization
     net = client.NetworkingV1Api(api)
     ingresses = [sanitize(i) for i in net.list_ingress_for_all_namespaces().items]
-    services = {
-        (s.metadata.namespace, s.metadata.name): sanitize(s)
-        for s in client.CoreV1Api(api).list_service_for_all_namespaces().items
-    }
+    core, discovery = client.CoreV1Api(api), client.DiscoveryV1Api(api)
+    services: dict[tuple[str, str], dict] = {}
     slices: dict[tuple[str, str], list[dict]] = {}
-    for sl in client.DiscoveryV1Api(api).list_endpoint_slice_for_all_namespaces().items:
-        name = (sl.metadata.labels or {}).get("kubernetes.io/service-name")
-        if name:
-            slices.setdefault((sl.metadata.namespace, name), []).append(sanitize(sl))
+    for namespace in sorted({i["metadata"]["namespace"] for i in ingresses}):
+        for s in core.list_namespaced_service(namespace).items:
+            services[(namespace, s.metadata.name)] = sanitize(s)
+        for sl in discovery.list_namespaced_endpoint_slice(namespace).items:
+            name = (sl.metadata.labels or {}).get("kubernetes.io/service-name")
+            if name:
+                slices.setdefault((namespace, name), []).append(sanitize(sl))
     return ingresses, services, slices
 
 

@@ -88,7 +88,11 @@ class HubProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self.wait_up()
+        try:
+            self.wait_up()
+        except BaseException:
+            self.stop()  # a hub that did not come up is not left running
+            raise
 
     def wait_up(self, timeout=60):
         deadline = time.monotonic() + timeout

@@ -237,15 +237,15 @@ def test_wrong_passwords_are_refused_and_five_lock_the_account_for_a_minute(hub)
     """The password check (bcrypt, in a thread) keeps NativeAuthenticator's rules: a
     wrong password is refused, and after five (allowed_failed_logins) even the right
     one is, until seconds_before_next_try have passed."""
-    carol, admin = Browser(hub), Browser(hub)
-    carol.signup("carol", "carol-secret-9")
+    erin, admin = Browser(hub), Browser(hub)
+    erin.signup("erin", "erin-secret-9")
     assert admin.login("admin", "admin-pass-1")
-    admin.get("/hub/authorize/carol")
-    assert carol.login("carol", "carol-secret-9")
+    admin.get("/hub/authorize/erin")
+    assert erin.login("erin", "erin-secret-9")
     dave = Browser(hub)
-    assert not dave.login("carol", "not-her-password")
-    assert not dave.login("nobody-at-all", "carol-secret-9")
+    assert not dave.login("erin", "not-her-password")
+    assert not dave.login("nobody-at-all", "erin-secret-9")
     for _ in range(4):
-        assert not dave.login("carol", "still-wrong")
-    assert not Browser(hub).login("carol", "carol-secret-9")  # locked
+        assert not dave.login("erin", "still-wrong")
+    assert not Browser(hub).login("erin", "erin-secret-9")  # locked
     assert admin.get("/hub/home").status_code == 200  # the hub serves meanwhile

@@ -99,7 +99,13 @@ async def test_a_user_gets_a_namespace_with_every_object(provisioner, users, kub
     assert sources[1].namespace_selector.match_labels == {
         "kubernetes.io/metadata.name": "jupyterhub"
     }
-    assert policy.spec.policy_types == ["Ingress"]
+    # out: anywhere but the cloud's instance metadata address
+    assert policy.spec.policy_types == ["Ingress", "Egress"]
+    blocked = [b for rule in policy.spec.egress for t in rule.to if (b := t.ip_block)]
+    assert [(b.cidr, b._except) for b in blocked] == [
+        ("0.0.0.0/0", ["169.254.169.254/32"]),
+        ("::/0", ["fd00:ec2::254/128"]),
+    ]
     for o in [namespace, *(x for group in objs.values() for x in group)]:
         assert o.metadata.labels["app.kubernetes.io/managed-by"] == "karvdash"
 

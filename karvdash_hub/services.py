@@ -238,7 +238,8 @@ class ServiceManager(HasParts):
         template = await self.templates.get(username, template_id)
         ns = await self.provisioner.ensure_exists(username)
         found = await self._instances(ns)  # failed launches' leftovers go first
-        stale = launchstate.leftovers(self, username, found)
+        # this launch holds the user's lock: every incomplete one is a leftover
+        stale = [s["metadata"]["name"] for s in found if launchstate.incomplete(s)]
         await launchstate.collect(self, username, stale)
         of_template = [
             s for s in found if s["metadata"]["labels"].get(TEMPLATE_LABEL) == template.id

@@ -128,3 +128,11 @@ class NamespaceConflict(ProvisioningError):
 
     def __init__(self, message: str):
         super().__init__(message, reason="namespace-conflict")
+
+    @classmethod
+    def of(cls, namespace: str, username: str) -> NamespaceConflict:
+        return cls(
+            f"namespace {namespace} already exists and was not made by Karvdash for user"
+            f" {username!r}; Karvdash will not use or change it. An administrator must"
+            " resolve this: remove or rename that namespace, or give the user another name"
+        )

@@ -45,6 +45,13 @@ class FileStore(LoggingConfigurable):
         " .karvdash-upload-* file in the destination folder) is removed after that, when"
         " another upload starts in the same folder.",
     )
+    abandoned_write_seconds = Int(
+        3600,
+        config=True,
+        help="A one-shot upload or copy that a stopped dashboard left in the middle (its"
+        " hidden .karvdash-upload-* file or folder) is removed once nothing was written to"
+        " it for this long, when another upload starts in the same folder.",
+    )
 
     @default("files")
     def _default_files(self):
@@ -240,16 +247,25 @@ class FileStore(LoggingConfigurable):
             raise confined.api_error(OSError(errno.ENOSPC, "full"), where)
 
     def _sweep(self, folder: int) -> None:
-        """Remove resumable uploads' partial data left longer than the expiry."""
-        cutoff = time.time() - self.upload_expiry_seconds
+        """Remove what uploads left behind: resumable uploads' partial data older than the
+        expiry, and one-shot uploads and copies abandoned in the middle (their writer
+        stopped: the dashboard was killed, the machine restarted)."""
+        now = time.time()
         for item in os.scandir(folder):
-            if rules.is_hidden_work(item.name) and item.name.endswith(".part"):
-                try:
-                    st = item.stat(follow_symlinks=False)
-                    if stat.S_ISREG(st.st_mode) and st.st_mtime < cutoff:
-                        os.unlink(item.name, dir_fd=folder)
-                except OSError:  # gone, or not ours to remove: never in the upload's way
-                    pass
+            if not rules.is_hidden_work(item.name):
+                continue
+            resumable = item.name.endswith(".part")
+            age = self.upload_expiry_seconds if resumable else self.abandoned_write_seconds
+            try:
+                st = item.stat(follow_symlinks=False)
+                if st.st_mtime >= now - age:
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    os.unlink(item.name, dir_fd=folder)
+                elif stat.S_ISDIR(st.st_mode) and not resumable:
+                    confined.remove_tree(folder, item.name)
+            except OSError:  # gone, or not ours to remove: never in the upload's way
+                pass
 
     def make_folder(self, domain: str, user: str, path: str, parents: bool = False) -> tuple:
         """A new folder: (its entry, whether it was made)."""

@@ -167,8 +167,7 @@ class Provisioner(LoggingConfigurable):
         """The client of ``kubeconfig`` (or the in-cluster one) in this event loop."""
         return await kube.dynamic_client(self.kubeconfig)
 
-    async def close(self) -> None:
-        """Close this event loop's client made from ``kubeconfig`` (at shutdown)."""
+    async def close(self) -> None:  # this event loop's client (at shutdown)
         await kube.client.close_client(self.kubeconfig)
 
     async def _ensure_guard(self) -> None:
@@ -254,17 +253,21 @@ class Provisioner(LoggingConfigurable):
             return None
         found = found.to_dict()
         if not objects.owns(found, username):
-            raise NamespaceConflict(
-                f"namespace {name} already exists and was not made by Karvdash for user"
-                f" {username!r}; Karvdash will not use or change it. An administrator must"
-                " resolve this: remove or rename that namespace, or give the user another"
-                " name"
-            )
+            raise NamespaceConflict.of(name, username)
         return found
 
     async def ensure(self, username: str) -> str:
         """Make the user's namespace and everything in it exist as configured; returns
-        the namespace (see the module's rules)."""
+        the namespace (see the module's rules). Cut off by the API server (down or
+        restarting), it raises a 503 ProvisioningError: the next call finishes the job."""
+        try:
+            return await self._ensure(username)
+        except kube.UNREACHABLE as err:
+            raise ProvisioningError(
+                f"the Kubernetes API cannot be reached ({err}); try again shortly"
+            ) from err
+
+    async def _ensure(self, username: str) -> str:
         objs = self.objects(username)
         try:
             store = await self.storage_objects(username)
@@ -361,6 +364,7 @@ class Provisioner(LoggingConfigurable):
         running = False
         if found is not None:
             name, uid = found["metadata"]["name"], found["metadata"]["uid"]
+            only_this = {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"uid": uid}}
             pods = await kube.resource(dyn, "v1", "Pod")
             running = bool((await dyn.get(pods, namespace=name)).items)
             try:
@@ -377,11 +381,7 @@ class Provisioner(LoggingConfigurable):
                     dyn,
                     namespaces,
                     name,
-                    body={
-                        "apiVersion": "v1",
-                        "kind": "DeleteOptions",
-                        "preconditions": {"uid": uid},
-                    },
+                    body=only_this,
                 )
             except ApiException as err:
                 if err.status not in (404, 409):  # 409: already being deleted

@@ -148,7 +148,9 @@ class KarvdashAccountsMixin(HasParts):
                 if err.reason == "namespace-conflict":
                     message = f"Your workspace cannot be prepared: {err}."
                 else:
-                    message = f"Your workspace could not be prepared: {err}. Try again shortly."
+                    message = f"Your workspace could not be prepared: {err}."
+                    if "try again" not in str(err):
+                        message += " Try again shortly."
                 raise web.HTTPError(err.status, message) from err
         return authentication
 

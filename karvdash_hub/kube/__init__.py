@@ -1,7 +1,7 @@
 """Talking to the Kubernetes API: :mod:`.client` (one client per kubeconfig and event
 loop, errors raised) and :mod:`.ops` (small operations written once)."""
 
-from .client import DynamicClient, api_message, dynamic_client
+from .client import UNREACHABLE, DynamicClient, api_message, dynamic_client
 from .ops import (
     create_all_or_rollback,
     delete_ignoring_404,
@@ -15,6 +15,7 @@ from .ops import (
 )
 
 __all__ = [
+    "UNREACHABLE",
     "DynamicClient",
     "api_message",
     "create_all_or_rollback",

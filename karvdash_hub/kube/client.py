@@ -25,10 +25,14 @@ import asyncio
 import json
 import weakref
 
+import aiohttp
 from kubernetes_asyncio.client.exceptions import ApiException
 from kubernetes_asyncio.dynamic import DynamicClient as _DynamicClient
 from kubernetes_asyncio.dynamic.exceptions import api_exception
 from kubernetes_asyncio.dynamic.resource import ResourceInstance
+
+#: what a call raises when the API server is down, stopped or restarting (no answer)
+UNREACHABLE = (aiohttp.ClientError,)
 
 
 class DynamicClient(_DynamicClient):

@@ -8,6 +8,7 @@ These need the real node: on CI a machine without one fails them (``missing_part
 from __future__ import annotations
 
 import pytest
+from support.browser import open_page
 from support.cluster import wait_for
 from support.hub import HubProcess
 from support.parts import real_node_with
@@ -113,7 +114,7 @@ def test_karvdash_2s_exec_answers_its_shape(hub, tokens, hello):
 
 def test_the_service_page_runs_a_command(as_user, hub, hello, shots):
     page, watch = as_user("alice")
-    page.goto(hub.url + S + "services/runner")
+    open_page(page, hub.url + S + "services/runner", "#karvdash-run-command")
     page.fill("#karvdash-run-command", "echo page; id -u")
     page.click("#karvdash-run-form button[type=submit]")
     result = page.wait_for_selector(".karvdash-run-result pre", timeout=60_000)

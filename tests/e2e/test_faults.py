@@ -81,7 +81,14 @@ def config_maps(kube, ns: str, name: str) -> int:
 
 def in_background(call) -> dict:
     result: dict = {}
-    thread = threading.Thread(target=lambda: result.update(r=call()), daemon=True)
+
+    def running():
+        try:
+            result["r"] = call()
+        except Exception as err:  # the caller asserts on it
+            result["error"] = err
+
+    thread = threading.Thread(target=running, daemon=True)
     thread.start()
     result["thread"] = thread
     return result
@@ -167,6 +174,56 @@ def test_a_deletion_cut_by_the_api_server_finishes_when_tried_again(
     assert api["alice"]("GET", "services").json() == []
 
 
+def test_a_login_cut_by_the_api_server_says_503_and_the_next_one_provisions(
+    hub, control_plane, kube
+):
+    """The API server dies just after a login made the user's namespace, before the
+    rest of it: the login answers 503 and says to try again; the next login finishes
+    the namespace (no half-provisioned user stays so)."""
+    from kubernetes import watch
+    from support.browser import approve
+    from support.hub import Browser
+
+    approve(hub, "dave", "dave-secret-9")
+    ns = hub.namespace("dave")
+    core = client.CoreV1Api(kube)
+    stream = watch.Watch()
+    events = stream.stream(
+        core.list_namespace, field_selector=f"metadata.name={ns}", timeout_seconds=60
+    )
+    login = Browser(hub)
+    answer = in_background(lambda: login.login("dave", "dave-secret-9"))
+    for event in events:  # the namespace is the first object a provisioning makes
+        if event["type"] == "ADDED":
+            kill_apiserver(control_plane)
+            break
+    stream.stop()
+    try:
+        answer["thread"].join(60)
+        assert answer.get("r") is False, answer
+        r = login.last
+        assert r.status_code == 503, (r.status_code, r.text[:500])
+        assert "could not be prepared" in r.text and "try again" in r.text.lower()
+    finally:
+        start_apiserver(control_plane)
+
+    def made() -> dict:
+        return {
+            "quota": len(core.list_namespaced_resource_quota(ns).items),
+            "limits": len(core.list_namespaced_limit_range(ns).items),
+            "accounts": len(
+                core.list_namespaced_service_account(ns, label_selector="karvdash.io/user").items
+            ),
+            "claims": len(core.list_namespaced_persistent_volume_claim(ns).items),
+        }
+
+    cut = made()
+    print(f"made when the API server died: {cut}")
+    assert 0 in cut.values()  # the cut came in the middle
+    assert login.login("dave", "dave-secret-9")
+    assert 0 not in made().values()
+
+
 def test_with_the_registry_down_only_images_answer_503_until_the_hub_restarts_it(api, hub):
     from support.parts import need_registry
 
@@ -181,6 +238,47 @@ def test_with_the_registry_down_only_images_answer_503_until_the_hub_restarts_it
     assert api["alice"]("GET", "templates").status_code == 200
     # JupyterHub starts its managed service again (its poll: about 30 s)
     wait_for(lambda: api["alice"]("GET", "images").status_code == 200, 90, "the registry back", 1)
+
+
+def test_an_upload_cut_by_the_dashboards_death_leaves_no_file_and_is_swept(api, hub):
+    """The dashboard is killed while a file streams in: the client gets an error, no
+    file appears (the hidden partial is never listed), what was there is kept, the hub
+    starts the dashboard again, and an upload to the folder once the partial is abandoned
+    removes it."""
+    from karvdash_hub.lifecycle import stale_processes
+
+    alice = api["alice"]
+    assert alice("PUT", "files/private/kept.txt", data=b"kept\n").status_code == 201
+    folder = hub.state / "files" / "private" / "alice"
+    killed = threading.Event()
+
+    def slowly():
+        yield b"x" * 65536
+        while not killed.wait(0.05):
+            yield b"x" * 65536
+
+    def partials():
+        return [p for p in folder.iterdir() if p.name.startswith(".karvdash-upload-")]
+
+    streaming = in_background(lambda: alice("PUT", "files/private/big.bin", data=slowly()))
+    wait_for(lambda: partials() and partials()[0].stat().st_size > 0, 30, "the upload", 0.05)
+    (dashboard,) = [p for p, c in stale_processes(hub.state) if "apps.dashboard" in c]
+    os.kill(dashboard, signal.SIGKILL)
+    killed.set()
+    streaming["thread"].join(60)
+    answer = streaming.get("r")
+    print(f"the cut upload's answer: {answer.status_code if answer is not None else 'none'}")
+    assert answer is None or answer.status_code >= 500
+    # JupyterHub starts its managed service again (its poll: about 30 s)
+    wait_for(lambda: alice("GET", "files/private/").status_code == 200, 90, "dashboard back", 1)
+    listed = {e["name"] for e in alice("GET", "files/private/").json()["entries"]}
+    assert "kept.txt" in listed and "big.bin" not in listed
+    assert alice("GET", "files/private/kept.txt").content == b"kept\n"
+    (left,) = partials()  # on disk, hidden, until abandoned
+    hour_ago = time.time() - 3601  # FileStore.abandoned_write_seconds: an hour
+    os.utime(left, (hour_ago, hour_ago))
+    assert alice("PUT", "files/private/next.txt", data=b"next").status_code == 201
+    assert partials() == []
 
 
 def test_a_restarted_hub_finds_the_services_again(api, hub, tokens, control_plane):

@@ -81,6 +81,33 @@ class Watch:
         self.console.clear()
 
 
+def open_page(page, url: str, selector: str, timeout: float = 30_000):
+    """Go to ``url`` and wait for ``selector`` on it. A load that Chromium dropped with
+    ERR_NETWORK_CHANGED (see :meth:`Watch.console_errors`) is tried once more; a page
+    without the selector fails saying where the browser ended and what it showed."""
+    from playwright.sync_api import Error, TimeoutError
+
+    for attempt in (1, 2):
+        try:
+            response = page.goto(url)
+        except Error as err:
+            if attempt == 1 and "ERR_NETWORK_CHANGED" in str(err):
+                continue
+            raise
+        try:
+            return page.wait_for_selector(selector, timeout=timeout)
+        except TimeoutError:
+            if attempt == 1 and page.url.startswith("chrome-error:"):
+                continue
+            status = response.status if response is not None else None
+            shown = page.inner_text("body")[:600] if page.query_selector("body") else ""
+            raise AssertionError(
+                f"{url}: no {selector} after {timeout / 1000:.0f}s; the browser is at"
+                f" {page.url} (status {status}), showing: {shown!r}"
+            ) from None
+    raise AssertionError(f"{url}: Chromium dropped the load twice (network changed)")
+
+
 def approve(hub: HubProcess, name: str, password: str) -> None:
     """Sign ``name`` up and have the admin approve them (through the hub's own pages)."""
     signup, admin = Browser(hub), Browser(hub)

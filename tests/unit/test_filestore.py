@@ -11,6 +11,7 @@ import stat
 import subprocess
 import tarfile
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -271,6 +272,26 @@ def test_an_expired_partial_upload_is_swept_when_another_upload_starts(store, sh
     os.utime(old, (0, 0))
     upload(store, "x.txt")
     assert sorted(tree(shared)) == sorted([fresh.name, "x.txt"])
+
+
+def test_what_a_stopped_dashboard_left_mid_upload_is_swept_once_abandoned(store, shared):
+    """A one-shot upload's file and a copy's folder (the dashboard killed in their middle):
+    removed when nothing was written to them for ``abandoned_write_seconds``, not before."""
+    store.abandoned_write_seconds = 600
+    left_file = store.begin_upload("shared", USER, "big.bin")
+    left_file.write(b"half")
+    os.close(left_file.fd)  # the process died: nobody commits or aborts it
+    left_folder = shared / f"{RESERVED_PREFIX}copy"
+    (left_folder / "sub").mkdir(parents=True)
+    (left_folder / "sub" / "a").write_bytes(b"a")
+    writing = store.begin_upload("shared", USER, "live.bin")  # still being written
+    writing.write(b"x")
+    for path in (shared / left_file.temp, left_folder):
+        os.utime(path, (time.time() - 601, time.time() - 601))
+    upload(store, "x.txt")
+    assert sorted(tree(shared)) == sorted([writing.temp, "x.txt"])
+    assert writing.commit()["path"] == "live.bin"
+    assert tree(shared) == {"live.bin": b"x", "x.txt": b"data"}
 
 
 def test_a_folder_named_like_a_partial_upload_does_not_stop_other_uploads(store, shared):

@@ -11,7 +11,9 @@ dashboard's API only:
    ``--per-user`` services for each (Redis: a Deployment, a Service, a Secret) in
    concurrent batches, as users would;
 2. measures, at that size: a login (with its provisioning check), the hub's home page,
-   the services list and a launch (p50 and p95), and the hub's and dashboard's memory;
+   the services list and a launch (p50 and p95), the API requests a login costs (the
+   API server's own count, by verb, less its idle rate), and the hub's and dashboard's
+   memory;
 3. grows to ``--users`` users and ``--users x --per-user`` services the same way, printing
    users and services made per second, and measures again.
 
@@ -121,17 +123,49 @@ class Users:
         return time.perf_counter() - t
 
 
-def measure(users: Users, label: str, samples: int) -> None:
+def api_requests(kube) -> dict[str, float]:
+    """The API server's count of requests it served, by verb (its /metrics)."""
+    body = kube.call_api("/metrics", "GET", auth_settings=["BearerToken"], _preload_content=False)[
+        0
+    ].data.decode()
+    counts: dict[str, float] = {}
+    for row in body.splitlines():
+        if row.startswith("apiserver_request_total{"):
+            verb = row.split('verb="', 1)[1].split('"', 1)[0]
+            counts[verb] = counts.get(verb, 0) + float(row.rsplit(" ", 1)[1])
+    return counts
+
+
+def requests_per_login(users: Users, kube, picked: list[str]) -> tuple[list[float], dict]:
+    """Logins one after another, and the API requests each cost: the API server's count
+    over the logins, less its count over as long a time without any (the controllers'
+    and the simulated nodes' own traffic)."""
+    times = []
+    before, t = api_requests(kube), time.perf_counter()
+    for name in picked:
+        b = Browser(users.hub)
+        started = time.perf_counter()
+        assert b.login(name, PASSWORD)
+        times.append(time.perf_counter() - started)
+    during, took = api_requests(kube), time.perf_counter() - t
+    time.sleep(took)
+    after = api_requests(kube)
+    per_login = {
+        verb: ((during.get(verb, 0) - before.get(verb, 0)) - (after[verb] - during.get(verb, 0)))
+        / len(picked)
+        for verb in after
+    }
+    return times, {v: n for v, n in per_login.items() if abs(n) >= 0.05}
+
+
+def measure(users: Users, kube, label: str, samples: int) -> None:
     hub = users.hub
     names = list(users.tokens)
     picked = [names[i * len(names) // samples] for i in range(samples)]
     base = hub.url + "/services/karvdash/api/"
-    logins, homes, lists, launches = [], [], [], []
+    logins, per_login = requests_per_login(users, kube, picked)
+    homes, lists, launches = [], [], []
     for name in picked:
-        b = Browser(hub)
-        t = time.perf_counter()
-        assert b.login(name, PASSWORD)
-        logins.append(time.perf_counter() - t)
         session = users.sessions[name]
         t = time.perf_counter()
         assert session.get("/hub/home", timeout=60).status_code == 200
@@ -150,6 +184,8 @@ def measure(users: Users, label: str, samples: int) -> None:
         ("launch (POST api/services)", launches),
     ]:
         print(line(what, values), flush=True)
+    shown = ", ".join(f"{verb} {n:.1f}" for verb, n in sorted(per_login.items()))
+    print(f"API requests per login (less the idle rate): {shown or 'none'}", flush=True)
     hub_rss, hub_hwm = memory_mb(hub.proc.pid)
     dash_rss, dash_hwm = memory_mb(dashboard_pid(hub))
     print(
@@ -160,6 +196,9 @@ def measure(users: Users, label: str, samples: int) -> None:
 
 
 def run(kubeconfig: Path, work: Path, args) -> None:
+    from kubernetes import config
+
+    kube = config.new_client_from_config(config_file=str(kubeconfig))
     hub = HubProcess(work / "hub", kubeconfig)
     try:
         users = Users(hub, args.workers)
@@ -169,7 +208,9 @@ def run(kubeconfig: Path, work: Path, args) -> None:
         count = len(small) * args.per_user
         took = users.launch(small, args.per_user)
         print(f"{count} services launched: {count / took:.1f}/s")
-        measure(users, f"{len(small)} users, {len(small) * args.per_user} services", args.samples)
+        measure(
+            users, kube, f"{len(small)} users, {len(small) * args.per_user} services", args.samples
+        )
         rest = [f"u{i:04d}" for i in range(args.small, args.users)]
         for start in range(0, len(rest), 100):
             batch = rest[start : start + 100]
@@ -181,9 +222,12 @@ def run(kubeconfig: Path, work: Path, args) -> None:
                 f" {made * args.per_user} services ({len(batch) * args.per_user / took:.1f}/s)",
                 flush=True,
             )
-        measure(users, f"{args.users} users, {args.users * args.per_user} services", args.samples)
+        measure(
+            users, kube, f"{args.users} users, {args.users * args.per_user} services", args.samples
+        )
     finally:
         hub.stop()
+        kube.close()
 
 
 def main() -> None:

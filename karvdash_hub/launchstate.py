@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from . import kube
+from .rules import names
 
 if TYPE_CHECKING:
     from .services import ServiceManager
@@ -50,17 +52,24 @@ async def completed(dyn, namespace: str, name: str) -> None:
     )
 
 
-def launching(manager: ServiceManager, username: str) -> bool:
-    from .rules import names
+class Launches:
+    """The launches running in this process: one at a time per user."""
 
-    lock = manager._launch_locks.get(names.user_slug(username))
-    return bool(lock and lock.locked())
+    def __init__(self):
+        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    def lock(self, username: str) -> asyncio.Lock:
+        return self._locks[names.user_slug(username)]
+
+    def running(self, username: str) -> bool:
+        lock = self._locks.get(names.user_slug(username))
+        return bool(lock and lock.locked())
 
 
 def leftovers(manager: ServiceManager, username: str, services: list[dict]) -> list[str]:
     """The names of the incomplete launches among ``services`` (Service objects) that no
     running launch will finish."""
-    if launching(manager, username):
+    if manager.launches.running(username):
         return []
     return [s["metadata"]["name"] for s in services if incomplete(s)]
 

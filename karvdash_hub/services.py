@@ -18,7 +18,6 @@ import asyncio
 import json
 import secrets
 import string
-from collections import defaultdict
 from datetime import UTC, datetime
 
 from kubernetes_asyncio.client.exceptions import ApiException
@@ -115,7 +114,7 @@ class ServiceManager(HasParts):
         super().__init__(**kwargs)
         # one launch at a time per user in this process: names are chosen without
         # racing (a lost race costs a create that the quota counts until it resyncs)
-        self._launch_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.launches = launchstate.Launches()
 
     @property
     def exposure(self) -> exposure.Exposure:
@@ -229,7 +228,7 @@ class ServiceManager(HasParts):
     # -- operations
 
     async def launch(self, username: str, template_id: str, values: dict) -> dict:
-        async with self._launch_locks[names.user_slug(username)]:
+        async with self.launches.lock(username):
             return await self._launch(username, template_id, values)
 
     async def _launch(self, username: str, template_id: str, values: dict) -> dict:

@@ -98,9 +98,9 @@ class LocalCluster:
         self._write_kubeconfig()
         self.info = nodemode.node_info(self.mode, reason, self.state_dir)
         try:
-            self._start_etcd()
-            self._start_apiserver()
-            self._wait_ready(timeout)
+            self.start_etcd()
+            self.start_apiserver()
+            self.wait_ready(timeout)
             self._start_controllers()
             self._start_storage()
             self._add_node()
@@ -180,7 +180,7 @@ class LocalCluster:
             json.dumps({n: p.pid for n, p in self.processes.items()})
         )
 
-    def _start_etcd(self) -> None:
+    def start_etcd(self) -> None:
         client = f"http://127.0.0.1:{self.ports['etcd']}"
         peer = f"http://127.0.0.1:{self.ports['etcd-peer']}"
         self._spawn(
@@ -201,7 +201,7 @@ class LocalCluster:
             ],
         )
 
-    def _start_apiserver(self) -> None:
+    def start_apiserver(self) -> None:
         pki = self.state_dir / "pki"
         self._spawn(
             "kube-apiserver",
@@ -354,7 +354,7 @@ class LocalCluster:
                     + "\n".join(log.splitlines()[-25:])
                 )
 
-    def _wait_ready(self, timeout: float) -> None:
+    def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._check_alive()

@@ -68,8 +68,8 @@ def kill_apiserver(control_plane) -> None:
 
 def start_apiserver(control_plane) -> None:
     # the launcher's own steps (LocalCluster.start runs them): the same flags and state
-    control_plane._start_apiserver()
-    control_plane._wait_ready(60)
+    control_plane.start_apiserver()
+    control_plane.wait_ready(60)
 
 
 def config_maps(kube, ns: str, name: str) -> int:
@@ -319,8 +319,8 @@ def test_etcd_restarted_under_load_recovers_without_a_hand(tmp_path, control_pla
         etcd.kill()
         etcd.wait()
         time.sleep(2)
-        control_plane._start_etcd()  # the launcher's own step, same data folder
-        control_plane._wait_ready(60)
+        control_plane.start_etcd()  # the launcher's own step, same data folder
+        control_plane.wait_ready(60)
         worker["thread"].join(300)
         print(f"launch answers while etcd restarted: {codes}")
         assert set(codes) <= {201, 503} and 201 in codes, codes

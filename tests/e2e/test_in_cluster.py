@@ -42,9 +42,9 @@ def installed(real_cluster, real_kube, tmp_path_factory):
 
     real_node_with(real_cluster, [HUB, SINGLEUSER, HELLO])
     files = tmp_path_factory.mktemp("incluster-files")
-    for domain in ("private", "shared"):
+    for domain in ("private", "shared", "hub-state"):
         (files / domain).mkdir()
-        os.chown(files / domain, 1000, 100)
+        os.chown(files / domain, 1000, 100)  # jovyan's, as the images run
     core = client.CoreV1Api(real_kube)
     core.create_namespace({"metadata": {"name": NAMESPACE}})
     dyn = dynamic.DynamicClient(real_kube)
@@ -116,15 +116,27 @@ class InCluster:
         self.url = url
 
 
-def test_a_user_logs_in_and_their_server_and_service_run_in_their_namespace(
-    installed, real_kube, real_kubeconfig
-):
+@pytest.fixture(scope="module")
+def alice(installed):
+    """alice, approved and logged in through the proxy: her Browser."""
     hub = InCluster(installed)
     admin, alice = Browser(hub), Browser(hub)
     assert admin.login("admin", ADMIN_PASSWORD), "the chart's admin password"
     alice.signup("alice", "alice-secret-42")
     admin.get("/hub/authorize/alice")
     assert alice.login("alice", "alice-secret-42")
+    return alice
+
+
+def in_alice_server(real_kubeconfig, command: str) -> str:
+    code, out = exec_in(real_kubeconfig, "karvdash-alice", "jupyter-alice", ["sh", "-c", command])
+    assert code == 0, out
+    return out
+
+
+def test_a_user_logs_in_and_their_server_and_service_run_in_their_namespace(
+    alice, real_kube, real_kubeconfig
+):
     started = time.monotonic()
     server = alice.start_server("alice", timeout=420)
     print(f"alice's server ready in {time.monotonic() - started:.0f}s")
@@ -140,11 +152,7 @@ def test_a_user_logs_in_and_their_server_and_service_run_in_their_namespace(
     assert pod.spec.containers[0].image == f"docker.io/{SINGLEUSER}"
 
     def sh(command: str) -> str:
-        code, out = exec_in(
-            real_kubeconfig, "karvdash-alice", "jupyter-alice", ["sh", "-c", command]
-        )
-        assert code == 0, out
-        return out
+        return in_alice_server(real_kubeconfig, command)
 
     assert "hello-kubernetes" in sh("karvdashctl list_templates")
     launched = sh("karvdashctl create_service hello-kubernetes NAME=web")
@@ -156,4 +164,42 @@ def test_a_user_logs_in_and_their_server_and_service_run_in_their_namespace(
         2,
     )
     listed = json.loads(sh("karvdashctl --json list_services") or "[]")
+    assert [s["name"] for s in listed] == ["web"]
+
+
+def test_a_restarted_hub_pod_finds_the_running_server_and_services(
+    alice, installed, real_kube, real_kubeconfig
+):
+    """The hub's pod is deleted (an upgrade, a crash, a drained node): its Deployment
+    starts another, with the same database, and alice's server and service, which kept
+    running meanwhile, are found again: her server answers through the proxy, karvdashctl
+    in it still lists her service."""
+    core = client.CoreV1Api(real_kube)
+    server_pod = core.read_namespaced_pod("jupyter-alice", "karvdash-alice")
+    token = alice.api("POST", "/users/alice/tokens", json={"note": "restart"}).json()["token"]
+    (old,) = core.list_namespaced_pod(NAMESPACE, label_selector="component=hub").items
+    started = time.monotonic()
+    core.delete_namespaced_pod(old.metadata.name, NAMESPACE)
+
+    def new_hub_ready() -> bool:
+        pods = core.list_namespaced_pod(NAMESPACE, label_selector="component=hub").items
+        return any(
+            p.metadata.uid != old.metadata.uid
+            and any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
+            for p in pods
+        )
+
+    wait_for(new_hub_ready, 300, "the hub's new pod ready", 2)
+    print(f"the hub's new pod ready {time.monotonic() - started:.0f}s after the old was deleted")
+    import requests
+
+    headers = {"Authorization": f"token {token}"}
+    model = requests.get(f"{installed}/hub/api/users/alice", headers=headers, timeout=30).json()
+    assert model["servers"][""]["ready"], model
+    status = requests.get(f"{installed}/user/alice/api/status", headers=headers, timeout=30)
+    assert status.status_code == 200, status.text[:300]
+    now = core.read_namespaced_pod("jupyter-alice", "karvdash-alice")
+    assert now.metadata.uid == server_pod.metadata.uid  # the same pod, never restarted
+    assert not any(c.restart_count for c in now.status.container_statuses)
+    listed = json.loads(in_alice_server(real_kubeconfig, "karvdashctl --json list_services"))
     assert [s["name"] for s in listed] == ["web"]

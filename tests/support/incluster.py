@@ -8,7 +8,8 @@ the chart documents (no third-party chart is copied into the repository):
   database, the single-user image, the culler's service and role), then the values'
   ``hub.extraConfig`` as it is in ``helm-values.yaml``;
 - Deployment ``hub`` (ServiceAccount ``hub``, the environment of ``hub.extraEnv`` with
-  this machine's volumes, the registry off and ``POD_NAMESPACE``, ``/srv/jupyterhub``)
+  this machine's volumes, the registry off and ``POD_NAMESPACE``; ``/srv/jupyterhub`` a
+  folder of this machine, where the chart has its ``hub-db-dir`` claim)
   and Service ``hub`` (8081, and the dashboard's 10101 from ``hub.service.extraPorts``);
 - Deployment ``proxy`` (configurable-http-proxy from the hub image) and Services
   ``proxy-api`` and ``proxy-public``;
@@ -152,7 +153,8 @@ def hub_objects(hub_image: str, singleuser_image: str, files: Path) -> list[dict
                     ],
                     "volumes": [
                         {"name": "config", "configMap": {"name": "hub"}},
-                        {"name": "state", "emptyDir": {}},
+                        # the chart's hub-db-dir claim: the database outlives the pod
+                        {"name": "state", "hostPath": {"path": str(files / "hub-state")}},
                         {"name": "private", **private},
                         {"name": "shared", **shared},
                     ],

@@ -20,7 +20,7 @@ from traitlets import Float, Unicode
 from ... import __version__
 from ...branding import Branding
 from ...filestore import FileStore
-from ...hubtokens import HubTokens
+from ...hubapi import HubTokens
 from ...identitystore import IdentityStore
 from ...imagestore import ImageStore
 from ...inspection import ServiceInspector

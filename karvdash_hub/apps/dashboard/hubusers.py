@@ -11,16 +11,15 @@ in with a password (``docker login``) go through it."""
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from urllib.parse import urlencode
 
 from jupyterhub.services.auth import HubOAuth
 from jupyterhub.utils import url_path_join
-from tornado.escape import url_escape
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
+from ... import hubapi
 from ...errors import ApiError
 
 
@@ -34,20 +33,13 @@ class HubUsers:
         hit = self._cache.get(name)
         if hit and not fresh and time.monotonic() - hit[0] < self.ttl:
             return hit[1]
-        request = HTTPRequest(
-            url_path_join(self.hub_auth.api_url, "users", url_escape(name, plus=False)),
-            headers={"Authorization": f"token {self.hub_auth.api_token}"},
-            request_timeout=10,
+        model = await hubapi.call(
+            self.hub_auth.api_url,
+            self.hub_auth.api_token,
+            "GET",
+            hubapi.user_path(name),
+            passed=(hubapi.MISSING,),
         )
-        try:
-            response = await AsyncHTTPClient().fetch(request)
-            model = json.loads(response.body)
-        except HTTPClientError as err:
-            if err.code != 404:
-                raise ApiError("hub-unreachable", f"the hub did not answer ({err})") from None
-            model = None
-        except OSError as err:
-            raise ApiError("hub-unreachable", f"the hub cannot be reached ({err})") from None
         self._cache[name] = (time.monotonic(), model)
         return model
 

@@ -273,7 +273,7 @@ def test_an_upload_cut_by_the_dashboards_death_leaves_no_file_and_is_swept(api, 
     wait_for(lambda: alice("GET", "files/private/").status_code == 200, 90, "dashboard back", 1)
     listed = {e["name"] for e in alice("GET", "files/private/").json()["entries"]}
     assert "kept.txt" in listed and "big.bin" not in listed
-    assert alice("GET", "files/private/kept.txt").content == b"kept\n"
+    assert alice("GET", "files/private/kept.txt?download=1").content == b"kept\n"
     (left,) = partials()  # on disk, hidden, until abandoned
     hour_ago = time.time() - 3601  # FileStore.abandoned_write_seconds: an hour
     os.utime(left, (hour_ago, hour_ago))

@@ -12,7 +12,7 @@ from .cluster import LocalCluster
 from .errors import ClusterError
 from .gobuild import bin_dir, build, build_helm, build_node, node_bin_dir, pinned_versions
 from .nodemode import MODES, default_node, read_node_info
-from .processes import running_pids
+from .processes import recorded_pids, running_pids
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,9 +97,14 @@ def main(argv: list[str] | None = None) -> int:
         print("stopped" if pids else f"no cluster was running from {state}")
         return 0
     if args.command == "up":
-        if running_pids(state):
+        pids, recorded = running_pids(state), recorded_pids(state)
+        if pids and pids.keys() == recorded.keys():
             print(f"already running; kubeconfig {state / 'kubeconfig'}")
             return 0
+        if pids:  # a part crashed (or was killed): the rest goes, the whole starts again
+            died = ", ".join(sorted(recorded.keys() - pids.keys()))
+            print(f"{died} of the cluster from {state} died; stopping the rest: {pids}")
+            LocalCluster(state).stop()
         if args.fresh:
             shutil.rmtree(state / "etcd", ignore_errors=True)
         try:

@@ -34,13 +34,17 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
-def running_pids(state_dir: Path) -> dict[str, int]:
-    """The processes of a cluster started from ``state_dir`` that are still alive."""
+def recorded_pids(state_dir: Path) -> dict[str, int]:
+    """The processes that a cluster started from ``state_dir`` started, alive or not."""
     try:
-        pids = json.loads((Path(state_dir) / "pids.json").read_text())
+        return json.loads((Path(state_dir) / "pids.json").read_text())
     except (FileNotFoundError, ValueError):
         return {}
-    return {name: pid for name, pid in pids.items() if alive(pid)}
+
+
+def running_pids(state_dir: Path) -> dict[str, int]:
+    """The processes of a cluster started from ``state_dir`` that are still alive."""
+    return {name: pid for name, pid in recorded_pids(state_dir).items() if alive(pid)}
 
 
 def stop_pids(pids: dict[str, int], timeout: float = 20) -> None:

@@ -87,10 +87,17 @@ def release(core: client.CoreV1Api) -> None:
             shutil.rmtree(pv.spec.host_path.path, ignore_errors=True)
 
 
-def reconcile(core: client.CoreV1Api, root: Path) -> None:
-    for pvc in core.list_persistent_volume_claim_for_all_namespaces().items:
+def reconcile(core: client.CoreV1Api, root: Path) -> str:
+    """Provision every Pending claim, release what is gone: the claims' resourceVersion."""
+    claims = core.list_persistent_volume_claim_for_all_namespaces()
+    for pvc in claims.items:
         provision(core, pvc, root)
     release(core)
+    return claims.metadata.resource_version
+
+
+#: seconds between two full reads of the claims (in between: only what changed)
+RELIST_SECONDS = 300
 
 
 def run(kubeconfig: str, root: Path) -> None:
@@ -104,16 +111,23 @@ def run(kubeconfig: str, root: Path) -> None:
     core = client.CoreV1Api(api)
     while True:
         try:
-            # everything every 10 s; in between, only the claim that changed
-            reconcile(core, root)
-            w = watch.Watch()
-            for event in w.stream(
-                core.list_persistent_volume_claim_for_all_namespaces, timeout_seconds=10
-            ):
-                if event["type"] == "DELETED":
-                    release(core)
-                else:
-                    provision(core, event["object"], root)
+            # a full read now and then; in between a watch from where it left off, so
+            # that thousands of claims (a user has two) are not read again each time
+            version = reconcile(core, root)
+            relisted = time.monotonic()
+            while time.monotonic() - relisted < RELIST_SECONDS:
+                w = watch.Watch()
+                for event in w.stream(
+                    core.list_persistent_volume_claim_for_all_namespaces,
+                    resource_version=version,
+                    timeout_seconds=10,
+                ):
+                    if event["type"] == "DELETED":
+                        release(core)
+                    elif event["type"] in ("ADDED", "MODIFIED"):
+                        provision(core, event["object"], root)
+                version = w.resource_version or version
+                release(core)  # a volume is Released a moment after its claim is gone
         except Exception as err:  # the API server away (killed, restarting): try again
             print(f"storage: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
             time.sleep(1)

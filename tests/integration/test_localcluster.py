@@ -146,3 +146,34 @@ def test_the_node_is_ready_and_an_anonymous_request_is_forbidden(kube):
     assert denied.value.status == 403
     message = json.loads(denied.value.body)["message"]
     assert 'User "system:anonymous" cannot list resource "namespaces"' in message
+
+
+def test_a_claim_gets_a_local_volume_and_gives_it_back_when_deleted(kube, namespace_factory):
+    """The local storage provisioner (the default StorageClass): a claim is bound to a
+    new hostPath volume, whose folder exists; once the claim is deleted, the volume and
+    the folder are gone."""
+    from pathlib import Path
+
+    ns = namespace_factory("pvc")
+    core = client.CoreV1Api(kube)
+    claim = {
+        "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+    core.create_namespaced_persistent_volume_claim(ns, claim)
+
+    def bound():
+        found = core.read_namespaced_persistent_volume_claim("data", ns)
+        return found if found.status.phase == "Bound" else None
+
+    wait_for(bound, 60, "the claim bound")
+    volume = core.read_persistent_volume(bound().spec.volume_name)
+    folder = Path(volume.spec.host_path.path)
+    assert volume.spec.storage_class_name == "karvdash-local" and folder.is_dir()
+    core.delete_namespaced_persistent_volume_claim("data", ns)
+
+    def released():
+        names = {v.metadata.name for v in core.list_persistent_volume().items}
+        return volume.metadata.name not in names and not folder.exists()
+
+    wait_for(released, 60, "the volume and its folder gone")

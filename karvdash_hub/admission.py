@@ -19,6 +19,8 @@ import yaml
 from kubernetes_asyncio.client.exceptions import ApiException
 from kubernetes_asyncio.dynamic.exceptions import ResourceNotFoundError
 
+from . import kube
+
 POLICY_FILE = Path(__file__).parent / "manifests" / "user-namespace-policy.yaml"
 MOUNTS_FILE = Path(__file__).parent / "manifests" / "user-namespace-mounts.yaml"
 API_VERSION = "admissionregistration.k8s.io/v1"
@@ -34,7 +36,7 @@ async def ensure_policy(dyn, log=None, path: Path = POLICY_FILE) -> bool:
     When the hub may not write them (an installation that manages them itself), True
     if they exist, else False with a warning that says what to apply."""
     for doc in manifests(path):
-        res = await dyn.resources.get(api_version=API_VERSION, kind=doc["kind"])
+        res = await kube.resource(dyn, API_VERSION, doc["kind"])
         name = doc["metadata"]["name"]
         try:
             await dyn.server_side_apply(

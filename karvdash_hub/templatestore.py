@@ -69,20 +69,16 @@ class TemplateStore:
         dyn = await self.provisioner.client()
         if not self._crd_ready:
             await self.ensure_crd()
-        return dyn, await dyn.resources.get(api_version=f"{GROUP}/{VERSION}", kind="Template")
+        return dyn, await kube.resource(dyn, f"{GROUP}/{VERSION}", "Template")
 
     async def ensure_crd(self) -> None:
         """Install the Template CRD (and the ClusterRole that lets namespace admins use
         it) when missing, and wait until the API server serves it."""
         dyn = await self.provisioner.client()
-        crds = await dyn.resources.get(
-            api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition"
-        )
+        crds = await kube.resource(dyn, "apiextensions.k8s.io/v1", "CustomResourceDefinition")
         crd, role = yaml.safe_load_all(CRD_FILE.read_text())
         if await kube.get_or_none(dyn, crds, crd["metadata"]["name"]) is None:
-            roles = await dyn.resources.get(
-                api_version="rbac.authorization.k8s.io/v1", kind="ClusterRole"
-            )
+            roles = await kube.resource(dyn, "rbac.authorization.k8s.io/v1", "ClusterRole")
             await dyn.server_side_apply(roles, body=role, field_manager="karvdash")
             await dyn.server_side_apply(crds, body=crd, field_manager="karvdash")
 

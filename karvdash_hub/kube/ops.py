@@ -1,5 +1,7 @@
 """Small operations on the Kubernetes API, each written once.
 
+- :func:`resource`: a kind's resource, discovered once per client, one discovery at a
+  time;
 - :func:`optional_resource`: a kind the cluster may not have (a custom resource), or
   None; a miss is remembered for 10 seconds, because the dynamic client answers a miss by
   discovering every API group again, and concurrent requests then race on its cache;
@@ -17,8 +19,10 @@ Every other API error propagates (an ``ApiException`` subclass with ``status``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 
 from jupyterhub.utils import exponential_backoff
@@ -28,8 +32,24 @@ from kubernetes_asyncio.dynamic.exceptions import ResourceNotFoundError
 log = logging.getLogger(__name__)
 
 
+#: client -> (apiVersion, kind) -> its resource, found once
+_found: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_discovering: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 async def resource(dyn, api_version: str, kind: str):
-    return await dyn.resources.get(api_version=api_version, kind=kind)
+    """The client's resource of a kind, discovered once. Discoveries of one client go
+    one at a time: the dynamic client answers a miss by emptying its discovery cache and
+    reading it again, and a lookup awaiting the API meanwhile then fails on the emptied
+    cache (``KeyError``, a 500)."""
+    found = _found.setdefault(dyn, {})
+    if (api_version, kind) not in found:
+        async with _discovering.setdefault(dyn, asyncio.Lock()):
+            if (api_version, kind) not in found:
+                found[api_version, kind] = await dyn.resources.get(
+                    api_version=api_version, kind=kind
+                )
+    return found[api_version, kind]
 
 
 async def resource_of(dyn, obj: dict):

@@ -61,13 +61,6 @@ def memory_mb(pid: int) -> tuple[float, float]:
     return rss, hwm
 
 
-def dashboard_pid(hub: HubProcess) -> int:
-    from karvdash_hub.lifecycle import stale_processes
-
-    (pid,) = [p for p, c in stale_processes(hub.state) if "apps.dashboard" in c]
-    return pid
-
-
 class Users:
     """The benchmark's users: their sessions and API tokens."""
 
@@ -151,14 +144,13 @@ def requests_per_login(users: Users, kube, picked: list[str]) -> tuple[list[floa
     during, took = api_requests(kube), time.perf_counter() - t
     time.sleep(took)
     after = api_requests(kube)
-    per_login = {
-        verb: ((during.get(verb, 0) - before.get(verb, 0)) - (after[verb] - during.get(verb, 0)))
-        / len(picked)
-        for verb in after
-    }
     # what provisioning does (reads and applies); the other verbs are the controllers'
     # and the simulated nodes' work on what the benchmark launched just before
-    return times, {v: per_login.get(v, 0.0) for v in ("APPLY", "GET", "LIST")}
+    per_login = {
+        verb: (2 * during.get(verb, 0) - before.get(verb, 0) - after.get(verb, 0)) / len(picked)
+        for verb in ("APPLY", "GET", "LIST")
+    }
+    return times, per_login
 
 
 def measure(users: Users, kube, label: str, samples: int) -> None:
@@ -190,7 +182,7 @@ def measure(users: Users, kube, label: str, samples: int) -> None:
     shown = ", ".join(f"{verb} {n:.1f}" for verb, n in sorted(per_login.items()))
     print(f"API requests per login (less the idle rate): {shown or 'none'}", flush=True)
     hub_rss, hub_hwm = memory_mb(hub.proc.pid)
-    dash_rss, dash_hwm = memory_mb(dashboard_pid(hub))
+    dash_rss, dash_hwm = memory_mb(hub.part_pid("apps.dashboard"))
     print(
         f"memory: hub {hub_rss:.0f} MB (peak {hub_hwm:.0f}), dashboard {dash_rss:.0f} MB"
         f" (peak {dash_hwm:.0f})",

@@ -227,11 +227,8 @@ def test_a_login_cut_by_the_api_server_says_503_and_the_next_one_provisions(
 def test_with_the_registry_down_only_images_answer_503_until_the_hub_restarts_it(api, hub):
     from support.parts import need_registry
 
-    from karvdash_hub.lifecycle import stale_processes
-
     need_registry()
-    (registry,) = [p for p, c in stale_processes(hub.state) if "docker-registry" in c]
-    os.kill(registry, signal.SIGKILL)
+    os.kill(hub.part_pid("docker-registry"), signal.SIGKILL)
     r = api["alice"]("GET", "images")
     assert r.status_code == 503 and r.json()["reason"] == "registry-unavailable", r.text
     assert api["alice"]("GET", "services").status_code == 200
@@ -245,8 +242,6 @@ def test_an_upload_cut_by_the_dashboards_death_leaves_no_file_and_is_swept(api, 
     file appears (the hidden partial is never listed), what was there is kept, the hub
     starts the dashboard again, and an upload to the folder once the partial is abandoned
     removes it."""
-    from karvdash_hub.lifecycle import stale_processes
-
     alice = api["alice"]
     assert alice("PUT", "files/private/kept.txt", data=b"kept\n").status_code == 201
     folder = hub.state / "files" / "private" / "alice"
@@ -262,8 +257,7 @@ def test_an_upload_cut_by_the_dashboards_death_leaves_no_file_and_is_swept(api, 
 
     streaming = in_background(lambda: alice("PUT", "files/private/big.bin", data=slowly()))
     wait_for(lambda: partials() and partials()[0].stat().st_size > 0, 30, "the upload", 0.05)
-    (dashboard,) = [p for p, c in stale_processes(hub.state) if "apps.dashboard" in c]
-    os.kill(dashboard, signal.SIGKILL)
+    os.kill(hub.part_pid("apps.dashboard"), signal.SIGKILL)
     killed.set()
     streaming["thread"].join(60)
     answer = streaming.get("r")

@@ -795,26 +795,12 @@ def test_the_installations_title_and_logo_are_on_the_hubs_and_the_dashboards_pag
         branded.stop()
 
 
-def dashboard_pid(hub) -> int:
-    config = str(hub.state / "karvdash-dashboard-config.json")
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"karvdash_hub.apps.dashboard" in argv and config.encode() in argv:
-            return int(proc.name)
-    raise AssertionError("the dashboard service's process was not found")
-
-
 def test_the_home_page_works_while_the_dashboard_service_is_down(as_user, hub, api, shots):
     """Last of the module: the service is killed (the hub starts it again later)."""
     page, watch = as_user("admin")
     page.goto(hub.url + "/hub/home")
     page.wait_for_selector("#karvdash-services tbody tr")
-    os.kill(dashboard_pid(hub), signal.SIGKILL)
+    os.kill(hub.part_pid("apps.dashboard"), signal.SIGKILL)
     time.sleep(1)
     page.goto(hub.url + "/hub/home")
     page.wait_for_selector("text=/The dashboard service is unavailable/", timeout=30_000)

@@ -133,20 +133,19 @@ class HubProcess:
             time.sleep(0.3)
         raise RuntimeError("the hub did not answer:\n" + self.log.read_text()[-4000:])
 
+    def part_pid(self, marker: str) -> int:
+        """The pid of this hub's process whose command holds ``marker`` (the dashboard:
+        ``apps.dashboard``; the registry: ``docker-registry``)."""
+        from karvdash_hub.lifecycle import stale_processes
+
+        found = [pid for pid, command in stale_processes(self.state) if marker in command]
+        assert len(found) == 1, f"this hub's processes with {marker!r}: {found}"
+        return found[0]
+
     def dashboard_peak_mb(self) -> float:
         """The peak resident memory (VmHWM) of this hub's dashboard service, in MB."""
-        found = subprocess.run(
-            ["pgrep", "-f", "karvdash_hub.apps.dashboard"], capture_output=True, text=True
-        )
-        for pid in found.stdout.split():
-            try:
-                environ = Path(f"/proc/{pid}/environ").read_bytes()
-                if f"KARVDASH_STATE_DIR={self.state}".encode() in environ:
-                    status = Path(f"/proc/{pid}/status").read_text()
-                    return int(status.split("VmHWM:")[1].split()[0]) / 1024
-            except OSError:
-                continue
-        raise AssertionError("no dashboard process of this hub")
+        status = Path(f"/proc/{self.part_pid('apps.dashboard')}/status").read_text()
+        return int(status.split("VmHWM:")[1].split()[0]) / 1024
 
     def namespace(self, user: str) -> str:
         return f"{self.prefix}-{user}"
